@@ -1,0 +1,24 @@
+# The two README commands: `make run` (set up, run the default campaign) and `make test`
+# (set up, run the tests). Both start with the idempotent set-up.
+VENV ?= .venv
+SNAKEMAKE = $(VENV)/bin/snakemake
+CORES ?= all
+
+.PHONY: setup run test report dag clean
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	$(SNAKEMAKE) --cores $(CORES)
+
+test: setup
+	$(VENV)/bin/python -m pytest -ra
+
+report: run
+	$(SNAKEMAKE) --cores $(CORES) --report results/report.zip
+
+dag: setup
+	$(SNAKEMAKE) --dag | dot -Tpng > dag.png
+
+clean:
+	rm -rf results logs .snakemake

@@ -1,0 +1,27 @@
+# ionnp: neural network potentials with effective charge separation for ionic solids.
+# Wiring only (this file is parsed again for every cluster job): config, validation, the
+# stage rules, and the default target. The physics lives in src/ionnp, one module per concern.
+import sys
+
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+sys.path.insert(0, f"{workflow.basedir}/src")
+from ionnp.config import validate_config
+
+configfile: "config/config.yaml"
+
+config.update(validate_config(config))
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/structures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.enthalpy.output,

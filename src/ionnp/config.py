@@ -1,0 +1,91 @@
+"""Validate a campaign config against the JSON schema, fill defaults, check cross-key rules.
+
+Every error names the key path (``prototypes.pressures[2]``) so a user knows what to edit,
+and is raised before the workflow schedules any job.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
+
+#: The schema shipped with the workflow.
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The config breaks the schema or a cross-key rule; the message names the key."""
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator class that fills in each property's ``default`` before validating it."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema) -> Iterator[ValidationError]:
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(Draft202012Validator)
+
+
+def key_path(path: Iterator[Any]) -> str:
+    """``['a', 'b', 2]`` → ``'a.b[2]'`` (the config root is ``'<config>'``)."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<config>"
+
+
+def _describe(error: ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        # The offending key is not in error.path (the parent is): name it in full.
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        parent = key_path(error.absolute_path)
+        where = ", ".join(f"{parent}.{key}" if error.absolute_path else key for key in extra)
+        return f"unknown config key {where}; allowed here: {', '.join(known)}"
+    return f"config key {key_path(error.absolute_path)}: {error.message}"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    """The config schema as a dict."""
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> dict:
+    """Return a validated copy of ``config`` with every default filled in.
+
+    Raises:
+        ConfigError: listing every schema violation, each with its key path, then the first
+            broken cross-key rule.
+    """
+    schema = load_schema() if schema is None else schema
+    filled = copy.deepcopy(dict(config))
+    errors = sorted(_Validator(schema).iter_errors(filled), key=lambda e: list(map(str, e.path)))
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    _check_cross_keys(filled)
+    return filled
+
+
+def _check_cross_keys(config: Mapping[str, Any]) -> None:
+    """Rules that span keys, which a JSON schema cannot state."""
+    charges = config["potential"]["charges"]
+    if abs(sum(charges.values())) > 1e-12:
+        raise ConfigError(
+            f"config key potential.charges: charges {dict(charges)} do not cancel; "
+            "a ZnO formula unit must be neutral"
+        )

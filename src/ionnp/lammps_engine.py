@@ -1,0 +1,187 @@
+"""One periodic configuration inside a LAMMPS instance: labels and box relaxation.
+
+ASE cells may point anywhere; LAMMPS wants a lower-triangular cell. :class:`LammpsCell` keeps
+ASE's :class:`~ase.calculators.lammps.Prism` to rotate positions in and forces and stress out,
+so every label comes back in the frame of the input structure, in ASE units and sign:
+energy (eV), forces (eV/Å, shape (N, 3)), stress (eV/Å³, Voigt order xx yy zz yz xz xy,
+positive under tension).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.lammps import Prism
+from ase.data import atomic_masses, atomic_numbers
+from ase.units import GPa
+
+from ionnp.lammps_runtime import new_lammps
+
+LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR = 0, 1  # lammps.constants, importable only after preload
+from ionnp.potential import RigidIonPotential
+
+GPA_TO_BAR = 1.0e4
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Energy (eV), forces (eV/Å, (N, 3)) and stress (eV/Å³, Voigt (6,), ASE sign)."""
+
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray
+
+
+class RelaxationError(RuntimeError):
+    """A box relaxation ended with forces or stress above tolerance."""
+
+
+class LammpsCell:
+    """A structure loaded into LAMMPS with the rigid-ion potential (or its Buckingham part).
+
+    Args:
+        atoms: the structure; its elements must all have charges in ``potential``.
+        potential: the empirical potential.
+        coulomb: include the Coulomb term (Ewald); False keeps the Buckingham term only.
+        log_file: LAMMPS log file, or None for no log.
+    """
+
+    def __init__(
+        self,
+        atoms: Atoms,
+        potential: RigidIonPotential,
+        *,
+        coulomb: bool = True,
+        log_file: str | os.PathLike | None = None,
+    ) -> None:
+        unknown = sorted(set(atoms.get_chemical_symbols()) - set(potential.elements))
+        if unknown:
+            raise ValueError(f"structure {atoms.get_chemical_formula()} holds elements "
+                             f"{unknown} that the potential has no charge for")
+        self.potential = potential
+        self.symbols = atoms.get_chemical_symbols()
+        self.prism = Prism(atoms.cell.array, pbc=True)
+        self.lmp = new_lammps(log_file)
+        self._setup(atoms, coulomb)
+
+    def _setup(self, atoms: Atoms, coulomb: bool) -> None:
+        lmp = self.lmp
+        xhi, yhi, zhi, xy, xz, yz = (float(v) for v in self.prism.get_lammps_prism())
+        ntypes = len(self.potential.elements)
+        lmp.commands_list([
+            "units metal",
+            "atom_style charge",
+            "atom_modify map array sort 0 0.0",
+            "boundary p p p",
+            f"region cell prism 0 {xhi!r} 0 {yhi!r} 0 {zhi!r} {xy!r} {xz!r} {yz!r} units box",
+            f"create_box {ntypes} cell",
+        ])
+        types = [self.potential.type_of(s) for s in self.symbols]
+        positions = self.prism.vector_to_lammps(atoms.positions, wrap=True)
+        n = len(atoms)
+        lmp.create_atoms(n, list(range(1, n + 1)), types, positions.ravel().tolist())
+        for element in self.potential.elements:
+            mass = atomic_masses[atomic_numbers[element]]
+            lmp.command(f"mass {self.potential.type_of(element)} {float(mass)!r}")
+        lmp.commands_list(self.potential.lammps_commands(coulomb=coulomb))
+        lmp.commands_list([
+            "neighbor 2.0 bin",
+            "neigh_modify every 1 delay 0 check yes",
+            "compute virial all pressure NULL virial",
+            "thermo_style custom step pe c_virial[*]",
+            "thermo_modify norm no",
+        ])
+
+    def close(self) -> None:
+        """Free the LAMMPS instance."""
+        self.lmp.close()
+
+    def __enter__(self) -> "LammpsCell":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading the state back -------------------------------------------------------------
+
+    def _by_id(self, name: str) -> np.ndarray:
+        """Per-atom array ``name`` ordered by atom ID, in the LAMMPS frame."""
+        ids = np.asarray(self.lmp.numpy.extract_atom("id")[: len(self.symbols)])
+        values = np.array(self.lmp.numpy.extract_atom(name)[: len(self.symbols)], dtype=float)
+        return values[np.argsort(ids)]
+
+    def labels(self) -> Labels:
+        """Energy, forces and stress of the current configuration (input frame)."""
+        lmp = self.lmp
+        lmp.command("run 0 post no")
+        energy = float(lmp.get_thermo("pe"))
+        forces = self.prism.vector_to_ase(self._by_id("f"))
+        virial = lmp.numpy.extract_compute("virial", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)
+        pxx, pyy, pzz, pxy, pxz, pyz = (float(v) for v in virial)
+        pressure = np.array([[pxx, pxy, pxz], [pxy, pyy, pyz], [pxz, pyz, pzz]])
+        nktv2p = float(lmp.extract_global("nktv2p"))
+        sigma = -self.prism.tensor2_to_ase(pressure) / nktv2p
+        stress = sigma[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+        return Labels(energy=energy, forces=forces, stress=stress)
+
+    def lammps_frame_atoms(self) -> Atoms:
+        """Current structure in LAMMPS's lower-triangular frame (positions wrapped)."""
+        boxlo, boxhi, xy, yz, xz, _, _ = self.lmp.extract_box()
+        lx, ly, lz = (hi - lo for hi, lo in zip(boxhi, boxlo))
+        cell = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+        positions = self._by_id("x") - np.asarray(boxlo)
+        atoms = Atoms(self.symbols, positions=positions, cell=cell, pbc=True)
+        atoms.wrap()
+        return atoms
+
+    # -- relaxation -------------------------------------------------------------------------
+
+    def relax(
+        self,
+        pressure_gpa: float,
+        force_tolerance: float = 1e-5,
+        stress_tolerance_gpa: float = 1e-3,
+        max_cycles: int = 20,
+    ) -> Atoms:
+        """Relax positions and the full cell at hydrostatic ``pressure_gpa``.
+
+        Runs conjugate-gradient minimisations with ``fix box/relax tri`` until the largest
+        force is below ``force_tolerance`` (eV/Å) and every stress component is within
+        ``stress_tolerance_gpa`` of −pressure. box/relax measures cell strain from the box at
+        the start of each minimisation, so the minimisation is restarted, up to ``max_cycles``
+        times. Returns the relaxed structure in the LAMMPS frame.
+
+        Raises:
+            RelaxationError: the tolerances were not reached.
+        """
+        target = -pressure_gpa * GPa  # eV/Å³, ASE sign
+        stress_tol = stress_tolerance_gpa * GPa
+        p_bar = pressure_gpa * GPA_TO_BAR
+        for _ in range(max_cycles):
+            self.lmp.commands_list([
+                f"fix relax all box/relax tri {float(p_bar)!r} vmax 0.001",
+                "min_style cg",
+                f"minimize 0.0 {force_tolerance * 0.1!r} 10000 100000",
+                "unfix relax",
+            ])
+            # After a box change the ASE frame of the input is meaningless: read back in the
+            # LAMMPS frame and continue from there.
+            self.prism = Prism(self.lammps_frame_atoms().cell.array, pbc=True)
+            labels = self.labels()
+            fmax = np.abs(labels.forces).max()
+            smax = np.abs(labels.stress - np.array([target] * 3 + [0.0] * 3)).max()
+            if fmax < force_tolerance and smax < stress_tol:
+                return self.lammps_frame_atoms()
+        raise RelaxationError(
+            f"relaxation at {pressure_gpa} GPa stopped after {max_cycles} cycles with "
+            f"max force {fmax:.2e} eV/Å and stress error {smax / GPa:.2e} GPa"
+        )
+
+
+def evaluate(atoms: Atoms, potential: RigidIonPotential, *, coulomb: bool = True) -> Labels:
+    """Energy, forces and stress of ``atoms`` with the empirical potential (input frame)."""
+    with LammpsCell(atoms, potential, coulomb=coulomb) as cell:
+        return cell.labels()

@@ -1,0 +1,55 @@
+"""Config validation: defaults filled, every violation named by its key path."""
+
+import copy
+
+import pytest
+
+from ionnp.config import ConfigError, validate_config
+
+
+def test_empty_config_takes_every_default():
+    config = validate_config({})
+    assert config["prototypes"]["phases"] == ["wurtzite", "zincblende", "rocksalt", "hmgo", "cscl"]
+    assert config["potential"]["pairs"]["Zn-O"] == {"A": 499.6, "rho": 0.3595, "C": 0.0}
+    assert config["potential"]["ewald_alpha"] == 2.0
+
+
+def test_default_config_is_valid_and_not_modified(default_config):
+    before = copy.deepcopy(default_config)
+    assert validate_config(default_config) == before
+    assert default_config == before
+
+
+@pytest.mark.parametrize(
+    "config, key, words",
+    [
+        ({"prototypes": {"pressures": "10"}}, "prototypes.pressures", "not of type 'array'"),
+        ({"prototypes": {"supercell": [1, 1.5, 1]}}, "prototypes.supercell[1]", "not of type 'integer'"),
+        ({"prototypes": {"phases": ["wurtzite", "diamond"]}}, "prototypes.phases[1]", "'diamond' is not one of"),
+        ({"prototypes": {"pressures": [0, 500]}}, "prototypes.pressures[1]", "greater than the maximum"),
+        ({"potential": {"pairs": {"Zn-O": {"A": 1.0, "rho": -0.3, "C": 0.0}}}},
+         "potential.pairs.Zn-O.rho", "less than or equal to the minimum"),
+        ({"potential": {"charges": {"Zn": 2.0, "O": -1.0}}}, "potential.charges", "do not cancel"),
+    ],
+)
+def test_errors_name_the_key(config, key, words):
+    with pytest.raises(ConfigError) as error:
+        validate_config(config)
+    assert f"config key {key}:" in str(error.value)
+    assert words in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "config, where",
+    [({"prototype": {}}, "prototype"), ({"prototypes": {"pressure": [0]}}, "prototypes.pressure")],
+)
+def test_unknown_keys_are_named_in_full(config, where):
+    with pytest.raises(ConfigError, match=rf"unknown config key {where};"):
+        validate_config(config)
+
+
+def test_every_violation_is_listed():
+    with pytest.raises(ConfigError) as error:
+        validate_config({"seed": -1, "prototypes": {"phases": ["quartz"]}})
+    assert "config key seed:" in str(error.value)
+    assert "config key prototypes.phases[0]:" in str(error.value)

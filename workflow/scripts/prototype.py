@@ -1,0 +1,22 @@
+"""Rule prototype: relax one polymorph at one pressure (ionnp.prototypes.relax)."""
+
+import _ionnp_path  # noqa: F401
+
+from ionnp.io import write_extxyz
+from ionnp.logs import log_to_file
+from ionnp.potential import RigidIonPotential
+from ionnp.prototypes import relax
+
+log = log_to_file(snakemake.log[0])
+phase, pressure = snakemake.wildcards.phase, float(snakemake.wildcards.p)
+settings = snakemake.params.relaxation
+structure = relax(
+    phase,
+    pressure,
+    RigidIonPotential.from_config(snakemake.params.potential),
+    supercell=tuple(settings["supercell"]),
+    force_tolerance=settings["force_tolerance"],
+)
+log.info("%s at %g GPa: H = %.6f eV/f.u., V = %.4f Å³/f.u.", phase, pressure,
+         structure.info["enthalpy_per_fu"], structure.info["volume_per_fu"])
+write_extxyz(snakemake.output.structure, structure)
