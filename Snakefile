@@ -19,9 +19,11 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/structures.smk"
+include: "workflow/rules/sampling.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.enthalpy.output,
+        rules.pool.output,

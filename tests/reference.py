@@ -62,11 +62,16 @@ def buckingham_energy(
     symbols: list[str],
     params: dict[frozenset, tuple[float, float, float]],
     cutoff: float,
+    only_atom: int | None = None,
 ) -> float:
-    """Σ_{i<j, images} A e^{−r/ρ} − C/r⁶ (eV), truncated (not shifted) at ``cutoff`` (Å)."""
+    """Σ_{i<j, images} A e^{−r/ρ} − C/r⁶ (eV), truncated (not shifted) at ``cutoff`` (Å).
+
+    With ``only_atom=i``: that atom's share, ½ Σ_j φ(r_ij).
+    """
     lattice = _images(cell, cutoff) @ cell
     energy = 0.0
-    for i, j in itertools.product(range(len(positions)), repeat=2):
+    first = range(len(positions)) if only_atom is None else [only_atom]
+    for i, j in itertools.product(first, range(len(positions))):
         pair = params.get(frozenset((symbols[i], symbols[j])))
         if pair is None:
             continue

@@ -72,3 +72,27 @@ def test_stress_is_strain_derivative(atoms, potential, coulomb):
             energies.append(evaluate(strained, potential, coulomb=coulomb).energy)
         numeric = (energies[0] - energies[1]) / (2 * h) / atoms.get_volume()
         assert stress[index] == pytest.approx(numeric, abs=1e-6)
+
+
+def test_per_atom_buckingham_energies_are_half_pair_sums(atoms, potential):
+    """Each atom gets ½ Σ_j φ(r_ij), from an independent numpy pair sum per atom."""
+    labels = evaluate(atoms, potential, coulomb=False)
+    params = _pair_params(potential)
+    symbols = atoms.get_chemical_symbols()
+    for i in (0, 5):
+        single = buckingham_energy(atoms.positions, atoms.cell.array, symbols, params,
+                                   potential.cutoff, only_atom=i)
+        assert labels.energies[i] == pytest.approx(single, abs=1e-9)
+    assert labels.energies.sum() == pytest.approx(labels.energy, abs=1e-8)
+
+
+def test_total_is_buckingham_plus_coulomb(atoms, potential):
+    from dataclasses import replace
+
+    total = evaluate(atoms, potential)
+    buck = evaluate(atoms, potential, coulomb=False)
+    coul = evaluate(atoms, replace(potential, pairs={}))
+    assert total.energy == pytest.approx(buck.energy + coul.energy, abs=1e-8)
+    np.testing.assert_allclose(total.forces, buck.forces + coul.forces, atol=1e-8)
+    np.testing.assert_allclose(total.stress, buck.stress + coul.stress, atol=1e-10)
+    np.testing.assert_allclose(total.energies.sum(), total.energy, atol=1e-7)

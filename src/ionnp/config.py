@@ -89,3 +89,11 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
             f"config key potential.charges: charges {dict(charges)} do not cancel; "
             "a ZnO formula unit must be neutral"
         )
+    sampling, prototypes = config["sampling"], config["prototypes"]
+    for key in ("phases", "pressures"):
+        missing = [v for v in sampling[key] if v not in prototypes[key]]
+        if missing:
+            raise ConfigError(
+                f"config key sampling.{key}: {missing} not in prototypes.{key} "
+                f"{prototypes[key]}; a run starts from the prototype relaxed at its phase and pressure"
+            )

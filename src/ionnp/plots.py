@@ -29,3 +29,43 @@ def plot_enthalpy(table: pd.DataFrame, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     plt.close(fig)
+
+
+def plot_sampling_run(trace: pd.DataFrame, cv_grid, free_energy, path: str | os.PathLike,
+                      title: str) -> None:
+    """CV trace against time and the well-tempered free-energy estimate F(CN).
+
+    Args:
+        trace: :class:`ionnp.sampling.RunResult` trace (time_ps, cv, volume).
+        cv_grid, free_energy: F(s) (eV) on a grid of CN values.
+        path: PNG to write.
+        title: the run's name.
+    """
+    fig, (ax_trace, ax_free) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    ax_trace.plot(trace["time_ps"], trace["cv"], lw=1)
+    ax_trace.set_xlabel("time (ps)")
+    ax_trace.set_ylabel("mean Zn–O coordination")
+    ax_volume = ax_trace.twinx()
+    ax_volume.plot(trace["time_ps"], trace["volume"], color="tab:gray", lw=0.8, alpha=0.6)
+    ax_volume.set_ylabel("volume (Å³)", color="tab:gray")
+    ax_free.plot(cv_grid, free_energy, color="tab:red")
+    ax_free.set_xlabel("mean Zn–O coordination")
+    ax_free.set_ylabel("F (eV), well-tempered estimate")
+    fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def plot_pool(index: pd.DataFrame, path: str | os.PathLike) -> None:
+    """CV against volume per formula unit of every pool frame, coloured by starting phase."""
+    fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
+    for phase, rows in index.groupby("phase"):
+        ax.scatter(rows["volume_per_fu"], rows["cv"], s=6, alpha=0.6, label=phase)
+    ax.set_xlabel("volume (Å³ / ZnO)")
+    ax.set_ylabel("mean Zn–O coordination")
+    ax.set_title(f"Sampling pool: {len(index)} frames")
+    ax.legend(markerscale=3)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)

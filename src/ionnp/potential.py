@@ -4,7 +4,7 @@
 
 Energies in eV, distances in Å. The parameters come from config (``potential``); this module
 turns them into LAMMPS commands. Types are numbered in :attr:`RigidIonPotential.elements`
-order, cations first, because COLVARS groups atoms by ID and the structures keep that order.
+order, cations first, the order in which every structure of the campaign lists its atoms.
 """
 
 from __future__ import annotations
@@ -87,21 +87,29 @@ class RigidIonPotential:
         """LAMMPS atom type (1-based) of ``element``."""
         return self.elements.index(element) + 1
 
-    def lammps_commands(self, coulomb: bool = True) -> list[str]:
+    def lammps_commands(self, coulomb: bool = True, md_accuracy: float | None = None) -> list[str]:
         """Pair, kspace and charge commands for a box whose types follow :attr:`elements`.
 
-        With ``coulomb=False`` only the Buckingham term is defined (charges stay on the atoms
-        but no Coulomb interaction is computed), which gives the short-range labels.
+        Args:
+            coulomb: False defines only the Buckingham term (charges stay on the atoms but do
+                not interact), which gives the short-range labels.
+            md_accuracy: for molecular dynamics, where ~1e-5 eV/atom does not matter but
+                speed does: LAMMPS's own α for the Buckingham cut-off and this relative
+                force accuracy, instead of the precise settings used for labels.
         """
-        if coulomb:
-            commands = [f"pair_style buck/coul/long {self.cutoff!r} {self.ewald_real_cutoff!r}"]
-        else:
+        if not coulomb:
             commands = [f"pair_style buck {self.cutoff!r}"]
+        elif md_accuracy is not None:
+            commands = [f"pair_style buck/coul/long {self.cutoff!r}"]
+        else:
+            commands = [f"pair_style buck/coul/long {self.cutoff!r} {self.ewald_real_cutoff!r}"]
         for i, a in enumerate(self.elements, start=1):
             for j, b in enumerate(self.elements[i - 1 :], start=i):
                 p = self.pair(a, b) or BuckinghamPair(0.0, 1.0, 0.0)
                 commands.append(f"pair_coeff {i} {j} {p.A!r} {p.rho!r} {p.C!r}")
-        if coulomb:
+        if coulomb and md_accuracy is not None:
+            commands.append(f"kspace_style ewald {md_accuracy!r}")
+        elif coulomb:
             commands += [
                 "pair_modify table 0",  # no tabulated erfc
                 f"kspace_style ewald {self.kspace_accuracy!r}",

@@ -7,7 +7,7 @@ and a flattened c/a), 6-fold rocksalt and 8-fold CsCl. Cations come first in eve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,14 +43,19 @@ BUILDERS: dict[str, Callable[[], Atoms]] = {
 }
 
 
-def build(phase: str, supercell: tuple[int, int, int] = (1, 1, 1)) -> Atoms:
+def repeat(atoms: Atoms, supercell: Sequence[int]) -> Atoms:
+    """``atoms`` repeated by ``supercell``, cations first (the order every stage keeps)."""
+    repeated = atoms.repeat(tuple(supercell))
+    order = np.argsort([s != CATION for s in repeated.get_chemical_symbols()], kind="stable")
+    return repeated[order]
+
+
+def build(phase: str, supercell: Sequence[int] = (1, 1, 1)) -> Atoms:
     """Unrelaxed conventional cell of ``phase`` repeated by ``supercell``, cations first."""
     try:
-        atoms = BUILDERS[phase]().repeat(supercell)
+        return repeat(BUILDERS[phase](), supercell)
     except KeyError:
         raise ValueError(f"unknown polymorph {phase!r}; known: {sorted(BUILDERS)}") from None
-    order = np.argsort([symbol != CATION for symbol in atoms.get_chemical_symbols()], kind="stable")
-    return atoms[order]
 
 
 def relax(

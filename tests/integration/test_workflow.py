@@ -23,7 +23,8 @@ def job_counts(output: str) -> dict[str, int]:
 def test_dry_run_lists_every_job(workdir):
     result = snakemake(workdir, "-n")
     assert result.returncode == 0, result.stderr
-    assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "all": 1}
+    assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
+                                         "all": 1}
     assert not (workdir / "results").exists()
 
 
@@ -34,6 +35,10 @@ def test_dry_run_lists_every_job(workdir):
         ({"prototypes": {"pressures": ["high"]}}, "config key prototypes.pressures[0]"),
         ({"prototypes": {"pressure": [1]}}, "unknown config key prototypes.pressure"),
         ({"potential": {"cutoff": -1.0}}, "config key potential.cutoff"),
+        ({"sampling": {"temperatures": [-300]}}, "config key sampling.temperatures[0]"),
+        ({"sampling": {"pressures": [0, 12]}}, "config key sampling.pressures: [12] not in prototypes"),
+        ({"sampling": {"phases": ["cscl"]}, "prototypes": {"phases": ["wurtzite"]}},
+         "config key sampling.phases: ['cscl'] not in prototypes"),
     ],
 )
 def test_bad_config_stops_before_any_job(workdir, config, message):
@@ -64,15 +69,59 @@ def test_lint_is_clean(workdir):
     assert "Lints for" not in result.stdout + result.stderr
 
 
-@pytest.mark.slow
-def test_default_campaign_runs_and_is_then_complete(workdir):
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """The default campaign, run once from nothing for the tests below."""
+    workdir = tmp_path_factory.mktemp("campaign")
     result = snakemake(workdir)
     assert result.returncode == 0, result.stderr[-3000:]
-    table = pd.read_csv(workdir / "results/structures/enthalpy.csv")
+    return workdir
+
+
+@pytest.mark.slow
+def test_prototypes_and_enthalpy(campaign):
+    table = pd.read_csv(campaign / "results/structures/enthalpy.csv")
     assert len(table) == 35
     stable = table.loc[table.groupby("pressure_gpa")["enthalpy_per_fu"].idxmin()]
     assert set(stable[stable.pressure_gpa <= 15].phase) == {"wurtzite"}
     assert set(stable[stable.pressure_gpa >= 20].phase) == {"rocksalt"}
-    assert (workdir / "results/structures/enthalpy.png").read_bytes().startswith(b"\x89PNG")
-    again = snakemake(workdir, "-n")
+    assert (campaign / "results/structures/enthalpy.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_pool_holds_every_phase_and_a_transition(campaign):
+    """A run from 4-fold wurtzite or zinc blende reaches rocksalt's coordination."""
+    import ase.io
+
+    from ionnp.coordination import coordination_number
+    from ionnp.frames import read_frames
+
+    index = pd.read_csv(campaign / "results/pool_index.csv")
+    assert set(index.phase) == {"wurtzite", "zincblende", "rocksalt", "hmgo"}
+    assert len(read_frames(campaign / "results/pool.db")) == len(index) == 1200
+    crossed = []
+    for (phase, pressure), run in index.groupby(["phase", "run_pressure_gpa"]):
+        if phase not in ("wurtzite", "zincblende") or pressure < 15:
+            continue
+        start = coordination_number(ase.io.read(campaign / f"results/structures/{phase}_P{pressure:g}.extxyz"))
+        rocksalt = coordination_number(ase.io.read(campaign / f"results/structures/rocksalt_P{pressure:g}.extxyz"))
+        late = run.sort_values("step").cv.iloc[-len(run) // 4:]
+        if abs(run.cv.iloc[0] - start) < 0.3 and late.mean() > (start + rocksalt) / 2 and run.cv.max() >= rocksalt:
+            crossed.append((phase, pressure))
+    assert crossed, "no high-pressure run went from 4-fold to rocksalt coordination"
+
+
+@pytest.mark.slow
+def test_pool_labels_add_up(campaign):
+    from ionnp.frames import iter_frames
+
+    for atoms in iter_frames(campaign / "results/pool.db"):
+        assert abs(atoms.arrays["buck_energies"].sum() - atoms.info["buck_energy"]) < 1e-8
+        total = atoms.get_potential_energy()
+        assert abs(total - atoms.info["buck_energy"] - atoms.info["coul_energy"]) < 1e-8
+
+
+@pytest.mark.slow
+def test_campaign_is_complete_after_one_run(campaign):
+    again = snakemake(campaign, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -27,3 +27,33 @@ def prototype_params():
         "supercell": section["supercell"],
         "force_tolerance": section["force_tolerance"],
     }
+
+
+wildcard_constraints:
+    t=r"\d+(\.\d+)?",
+    walker=r"\d+",
+
+
+def sampling_runs():
+    """Frame databases of every metadynamics run of the sampling grid."""
+    section = config["sampling"]
+    return expand(
+        "results/sampling/{phase}/T{t}_P{p}_w{walker}.db",
+        phase=section["phases"],
+        t=[f"{t:g}" for t in section["temperatures"]],
+        p=[pressure_label(p) for p in section["pressures"]],
+        walker=range(section["walkers"]),
+    )
+
+
+def sampling_supercell(wildcards):
+    """Repetition of the prototype cell sampled for this run's phase."""
+    return config["sampling"]["supercell"][wildcards.phase]
+
+
+def run_seed(wildcards):
+    """A seed per run, fixed by the campaign seed and the run's wildcards."""
+    import zlib
+
+    name = f"{wildcards.phase}/T{wildcards.t}/P{wildcards.p}/w{wildcards.walker}"
+    return (config["seed"] + zlib.crc32(name.encode())) % 2**31

@@ -1,0 +1,74 @@
+"""Metadynamics runs: labels that add up, bias deposited, failures that keep their frames."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from ionnp.config import validate_config
+from ionnp.lammps_engine import evaluate
+from ionnp.prototypes import relax, repeat
+from ionnp.sampling import RunSettings, SamplingError, sample
+
+
+@pytest.fixture(scope="module")
+def start(potential):
+    return repeat(relax("wurtzite", 15.0, potential), (2, 2, 1))
+
+
+def settings(**changes):
+    section = validate_config({})["sampling"]
+    base = RunSettings.from_config(section, temperature=1200.0, pressure_gpa=15.0, seed=11)
+    return dataclasses.replace(base, steps=600, write_every=100, **changes)
+
+
+@pytest.fixture(scope="module")
+def run(start, potential):
+    return sample(start, potential, settings(), phase="wurtzite", walker=0)
+
+
+def test_frames_are_written_every_write_every_steps(run):
+    frames, result = run
+    assert [f.info["step"] for f in frames] == [100, 200, 300, 400, 500, 600]
+    assert len(result.metadynamics.centers) == 6  # a hill every 100 steps after step 0
+    assert frames[0].get_chemical_symbols() == ["Zn"] * 8 + ["O"] * 8
+    assert all(f.info["phase"] == "wurtzite" and f.info["run_pressure_gpa"] == 15.0 for f in frames)
+
+
+def test_labels_add_up(run):
+    frames, _ = run
+    for atoms in frames:
+        assert atoms.arrays["buck_energies"].sum() == pytest.approx(atoms.info["buck_energy"], abs=1e-8)
+        total = atoms.get_potential_energy()
+        assert total == pytest.approx(atoms.info["buck_energy"] + atoms.info["coul_energy"], abs=1e-8)
+
+
+def test_labels_are_those_of_the_potential(run, potential):
+    atoms = run[0][-1]
+    labels = evaluate(atoms, potential)
+    assert atoms.get_potential_energy() == pytest.approx(labels.energy, abs=1e-10)
+    np.testing.assert_allclose(atoms.get_stress(), labels.stress, atol=1e-12)
+    buck = evaluate(atoms, potential, coulomb=False)
+    np.testing.assert_allclose(atoms.arrays["buck_forces"], buck.forces, atol=1e-12)
+
+
+def test_recorded_cv_is_the_cv_of_the_frame(run):
+    from ionnp.coordination import coordination_number
+
+    for atoms in run[0]:
+        assert atoms.info["cv"] == pytest.approx(coordination_number(atoms), abs=1e-9)
+
+
+def test_runaway_temperature_stops_with_frames_kept(start, potential):
+    with pytest.raises(SamplingError, match=r"run wurtzite T1200 P15 w3: temperature") as error:
+        sample(start, potential, settings(max_temperature_factor=1.01, temperature=1200.0),
+               phase="wurtzite", walker=3)
+    assert len(error.value.frames) >= 1
+    assert "buck_energy" in error.value.frames[0].info
+
+
+def test_lammps_failure_is_named(start, potential):
+    with pytest.raises(SamplingError, match=r"run wurtzite T1200 P15 w1") as error:
+        sample(start, potential, settings(timestep_fs=60.0, max_temperature_factor=1e9),
+               phase="wurtzite", walker=1)
+    assert "LAMMPS" in str(error.value) or "temperature" in str(error.value)
