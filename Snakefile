@@ -20,6 +20,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/structures.smk"
 include: "workflow/rules/sampling.smk"
+include: "workflow/rules/distill.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
     input:
         rules.enthalpy.output,
         rules.pool.output,
+        rules.distill.output,

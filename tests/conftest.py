@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/reference.py
 
@@ -13,6 +14,10 @@ from ionnp.config import validate_config  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Small tensors on a shared 2-core machine: one thread (OpenMP spin-waiting under contention
+# makes two threads up to ~70x slower).
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

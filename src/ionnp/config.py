@@ -97,3 +97,29 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
                 f"config key sampling.{key}: {missing} not in prototypes.{key} "
                 f"{prototypes[key]}; a run starts from the prototype relaxed at its phase and pressure"
             )
+    distill = config["distill"]
+    pool = pool_size(config)
+    if distill["n_pretrain"] > pool:
+        raise ConfigError(
+            f"config key distill.n_pretrain: {distill['n_pretrain']} frames asked for, but the "
+            f"sampling grid writes {pool} (runs × sampling.steps // sampling.write_every)"
+        )
+    if distill["n_dft"] > distill["n_pretrain"]:
+        raise ConfigError(
+            f"config key distill.n_dft: {distill['n_dft']} exceeds distill.n_pretrain = "
+            f"{distill['n_pretrain']}; DFT structures are chosen within the pretraining set"
+        )
+
+
+def pool_size(config: Mapping[str, Any]) -> int:
+    """Frames the sampling grid of a validated config writes."""
+    sampling = config["sampling"]
+    runs = (len(sampling["phases"]) * len(sampling["temperatures"]) * len(sampling["pressures"])
+            * sampling["walkers"])
+    return runs * (sampling["steps"] // sampling["write_every"])
+
+
+def n_dft_shards(config: Mapping[str, Any]) -> int:
+    """Number of DFT shards (known from config, so the DAG is static)."""
+    distill = config["distill"]
+    return -(-distill["n_dft"] // distill["shard_size"])

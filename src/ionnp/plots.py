@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ionnp.io import atomic_path  # noqa: E402
@@ -66,6 +68,46 @@ def plot_pool(index: pd.DataFrame, path: str | os.PathLike) -> None:
     ax.set_ylabel("mean Zn–O coordination")
     ax.set_title(f"Sampling pool: {len(index)} frames")
     ax.legend(markerscale=3)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)
+
+
+def plot_distillation_map(features: np.ndarray, phases: Sequence[str], pretrain: np.ndarray,
+                          dft: np.ndarray, path: str | os.PathLike) -> None:
+    """2-D PCA of the standardised pool features, coloured by phase, picks marked."""
+    centred = features - features.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ components[:2].T
+    fig, ax = plt.subplots(figsize=(6.5, 5), layout="constrained")
+    phases = np.asarray(phases)
+    for phase in sorted(set(phases)):
+        mask = phases == phase
+        ax.scatter(xy[mask, 0], xy[mask, 1], s=5, alpha=0.35, label=phase)
+    ax.scatter(xy[pretrain, 0], xy[pretrain, 1], s=12, facecolors="none", edgecolors="k",
+               linewidths=0.5, label="pretraining set")
+    ax.scatter(xy[dft, 0], xy[dft, 1], s=40, marker="*", color="crimson", label="DFT set")
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_title("Pool in descriptor space (PCA)")
+    ax.legend(markerscale=2, fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)
+
+
+def plot_coverage(pretrain_distances: np.ndarray, dft_distances: np.ndarray,
+                  path: str | os.PathLike) -> None:
+    """Max–min distance after each FPS pick (lower = the pool is covered more finely)."""
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    ax.plot(np.arange(1, len(pretrain_distances)), pretrain_distances[1:], label="pretraining set (from pool)")
+    ax.plot(np.arange(1, len(dft_distances)), dft_distances[1:], "o-", ms=3, label="DFT set (from pretraining set)")
+    ax.set_xscale("log")
+    ax.set_xlabel("structures picked")
+    ax.set_ylabel("max–min distance (standardised features)")
+    ax.set_title("FPS coverage")
+    ax.legend()
+    ax.grid(alpha=0.3)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     plt.close(fig)

@@ -24,7 +24,7 @@ def test_dry_run_lists_every_job(workdir):
     result = snakemake(workdir, "-n")
     assert result.returncode == 0, result.stderr
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
-                                         "all": 1}
+                                         "describe": 1, "distill": 1, "all": 1}
     assert not (workdir / "results").exists()
 
 
@@ -39,6 +39,8 @@ def test_dry_run_lists_every_job(workdir):
         ({"sampling": {"pressures": [0, 12]}}, "config key sampling.pressures: [12] not in prototypes"),
         ({"sampling": {"phases": ["cscl"]}, "prototypes": {"phases": ["wurtzite"]}},
          "config key sampling.phases: ['cscl'] not in prototypes"),
+        ({"distill": {"n_pretrain": 5000}}, "config key distill.n_pretrain: 5000 frames asked for"),
+        ({"distill": {"n_pretrain": 10, "n_dft": 20}}, "config key distill.n_dft: 20 exceeds"),
     ],
 )
 def test_bad_config_stops_before_any_job(workdir, config, message):
@@ -119,6 +121,19 @@ def test_pool_labels_add_up(campaign):
         assert abs(atoms.arrays["buck_energies"].sum() - atoms.info["buck_energy"]) < 1e-8
         total = atoms.get_potential_energy()
         assert abs(total - atoms.info["buck_energy"] - atoms.info["coul_energy"]) < 1e-8
+
+
+@pytest.mark.slow
+def test_distillation_covers_every_phase(campaign):
+    selection = pd.read_csv(campaign / "results/distill/selection.csv")
+    index = pd.read_csv(campaign / "results/pool_index.csv")
+    pretrain = selection[selection.set == "pretrain"]
+    assert len(pretrain) == 600 and pretrain.pool_index.is_unique
+    assert set(pretrain.phase) == set(index.phase)
+    dft = selection[selection.set == "dft"]
+    assert len(dft) == 24 and set(dft.pool_index) <= set(pretrain.pool_index)
+    shards = sorted((campaign / "results/distill").glob("dft_shard_*.db"))
+    assert len(shards) == 3
 
 
 @pytest.mark.slow

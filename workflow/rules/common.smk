@@ -57,3 +57,10 @@ def run_seed(wildcards):
 
     name = f"{wildcards.phase}/T{wildcards.t}/P{wildcards.p}/w{wildcards.walker}"
     return (config["seed"] + zlib.crc32(name.encode())) % 2**31
+
+
+def dft_shard_files():
+    """The DFT shards of the distilled set; their number follows from config alone."""
+    from ionnp.config import n_dft_shards
+
+    return expand("results/distill/dft_shard_{k}.db", k=range(n_dft_shards(config)))

@@ -1,0 +1,52 @@
+# Distillation: descriptors of every pool frame, then farthest-point sampling.
+
+
+rule describe:
+    input:
+        pool="results/pool.db",
+    output:
+        features="results/distill/features.npy",
+    params:
+        descriptors=config["model"]["descriptors"],
+        elements=list(config["potential"]["charges"]),
+    log:
+        "logs/distill/describe.log",
+    benchmark:
+        "logs/benchmarks/distill/describe.tsv"
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/describe.py"
+
+
+rule distill:
+    input:
+        pool="results/pool.db",
+        features="results/distill/features.npy",
+    output:
+        pretrain="results/distill/pretrain.db",
+        pretrain_extxyz="results/distill/pretrain.extxyz",
+        shards=dft_shard_files(),
+        selection=report(
+            "results/distill/selection.csv",
+            caption="../report/selection.rst",
+            category="3. Distillation",
+        ),
+        map=report(
+            "results/distill/map.png",
+            caption="../report/distill_map.rst",
+            category="3. Distillation",
+        ),
+        coverage=report(
+            "results/distill/coverage.png",
+            caption="../report/coverage.rst",
+            category="3. Distillation",
+        ),
+    params:
+        distill=config["distill"],
+    log:
+        "logs/distill/distill.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/distill.py"

@@ -1,0 +1,21 @@
+"""Rule describe: structure features of every pool frame (ionnp.distill.structure_features)."""
+
+import _ionnp_path  # noqa: F401
+
+import numpy as np
+import torch
+
+from ionnp.descriptors import DescriptorSettings
+from ionnp.distill import structure_features
+from ionnp.frames import iter_frames
+from ionnp.io import atomic_path
+from ionnp.logs import log_to_file
+
+log = log_to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+settings = DescriptorSettings.from_config(snakemake.params.descriptors)
+features = structure_features(iter_frames(snakemake.input.pool), settings, snakemake.params.elements)
+with atomic_path(snakemake.output.features) as tmp:
+    with open(tmp, "wb") as handle:
+        np.save(handle, features)
+log.info("features of %d frames: %d columns", *features.shape)
