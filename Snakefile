@@ -21,6 +21,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/structures.smk"
 include: "workflow/rules/sampling.smk"
 include: "workflow/rules/distill.smk"
+include: "workflow/rules/dft.smk"
 
 
 rule all:
@@ -29,3 +30,4 @@ rule all:
         rules.enthalpy.output,
         rules.pool.output,
         rules.distill.output,
+        rules.dft_dataset.output,

@@ -110,6 +110,19 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
             f"{distill['n_pretrain']}; DFT structures are chosen within the pretraining set"
         )
 
+    dft = config["dft"]
+    if dft["pseudo_dir"] is not None:
+        missing = [e for e in config["potential"]["charges"] if e not in dft["pseudopotentials"]]
+        if missing:
+            raise ConfigError(f"config key dft.pseudopotentials: no file for {missing} (dft.pseudo_dir is set)")
+        for element, name in dft["pseudopotentials"].items():
+            if not Path(dft["pseudo_dir"], name).is_file():
+                raise ConfigError(f"config key dft.pseudopotentials.{element}: "
+                                  f"{Path(dft['pseudo_dir'], name)} does not exist")
+    elif dft["pseudopotentials"]:
+        raise ConfigError("config key dft.pseudopotentials: set dft.pseudo_dir too, or leave "
+                          "both out to generate pseudopotentials with ld1.x")
+
 
 def pool_size(config: Mapping[str, Any]) -> int:
     """Frames the sampling grid of a validated config writes."""

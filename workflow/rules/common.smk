@@ -1,4 +1,5 @@
 # Config helpers shared by the stage rules: every parameter reaches a rule through here.
+import os
 
 
 wildcard_constraints:
@@ -32,6 +33,8 @@ def prototype_params():
 wildcard_constraints:
     t=r"\d+(\.\d+)?",
     walker=r"\d+",
+    k=r"\d+",
+    element="|".join(config["potential"]["charges"]),
 
 
 def sampling_runs():
@@ -59,8 +62,21 @@ def run_seed(wildcards):
     return (config["seed"] + zlib.crc32(name.encode())) % 2**31
 
 
-def dft_shard_files():
-    """The DFT shards of the distilled set; their number follows from config alone."""
+def dft_shard_indices():
+    """Indices of the DFT shards; their number follows from config alone."""
     from ionnp.config import n_dft_shards
 
-    return expand("results/distill/dft_shard_{k}.db", k=range(n_dft_shards(config)))
+    return range(n_dft_shards(config))
+
+
+def dft_shard_files():
+    """The DFT shards of the distilled set."""
+    return expand("results/distill/dft_shard_{k}.db", k=dft_shard_indices())
+
+
+def pseudopotential_source(wildcards):
+    """The user's UPF file for this element, or None to generate one with ld1.x."""
+    dft = config["dft"]
+    if dft["pseudo_dir"] is None:
+        return None
+    return os.path.join(dft["pseudo_dir"], dft["pseudopotentials"][wildcards.element])

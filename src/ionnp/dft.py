@@ -1,0 +1,282 @@
+"""DFT relabelling with Quantum ESPRESSO's pw.x through ASE, resumable and honest about failures.
+
+Every structure gets its own directory ``<workdir>/<structure id>/``; a finished calculation
+leaves ``result.json`` there (written atomically) with its status, the labels, the settings
+fingerprint, the code version and the wall time. A rerun of a shard after a crash, a
+``kill -9`` or a walltime kill reuses every finished result whose fingerprint matches and
+computes only the rest. Statuses:
+
+- ``converged``: energy (eV, the ``!`` line: Mermin free energy with smearing, consistent
+  with the forces), forces (eV/Å) and stress (eV/Å³, ASE sign) are kept;
+- ``not_converged``: the SCF did not converge in any of the attempts (each retry is safer:
+  smaller ``mixing_beta``, more steps, then ``local-TF`` mixing); final, not retried on rerun;
+- ``crashed``: pw.x failed otherwise (the reason is the tail of its output); retried on rerun;
+- ``killed``: pw.x was killed by a signal (e.g. the walltime); retried on rerun.
+
+k-points: ``kspacing`` in config is in Å⁻¹ *with* the 2π (n_i = ⌈|b_i| / kspacing⌉,
+|b_i| = 2π/d_i), converted here once into an explicit Monkhorst–Pack grid; ASE's own
+``kspacing`` keyword omits the 2π and is not used. ``tprnfor`` and ``tstress`` are always on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.espresso import Espresso, EspressoProfile
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from ionnp.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+FINAL_STATUSES = ("converged", "not_converged")
+
+
+@dataclass(frozen=True)
+class DftSettings:
+    """pw.x settings (QE units where QE's: Ry for cut-offs and smearing).
+
+    Attributes:
+        pseudopotentials: UPF file name per element, in ``pseudo_dir``.
+        pseudo_dir: folder of the UPF files.
+        ecutwfc, ecutrho: plane-wave cut-offs (Ry).
+        kspacing: largest k-point spacing (Å⁻¹, 2π convention).
+        smearing, degauss: smearing kind and width (Ry).
+        conv_thr_per_atom: SCF threshold per atom (Ry).
+        mixing_beta, electron_maxstep: first attempt's mixing and step limit.
+        max_attempts: SCF attempts before ``not_converged``.
+    """
+
+    pseudopotentials: Mapping[str, str]
+    pseudo_dir: str
+    ecutwfc: float = 35.0
+    ecutrho: float = 280.0
+    kspacing: float = 0.8
+    smearing: str = "mv"
+    degauss: float = 0.01
+    conv_thr_per_atom: float = 1e-9
+    mixing_beta: float = 0.4
+    electron_maxstep: int = 100
+    max_attempts: int = 3
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes the result (the pseudopotential files' content too)."""
+        payload = {k: v for k, v in asdict(self).items() if k != "pseudo_dir"}
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode())
+        for name in sorted(self.pseudopotentials.values()):
+            digest.update(Path(self.pseudo_dir, name).read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def kpoint_grid(atoms: Atoms, kspacing: float) -> list[int]:
+    """Monkhorst–Pack grid with spacing at most ``kspacing`` (Å⁻¹, 2π included)."""
+    lengths = 2 * math.pi * np.linalg.norm(atoms.cell.reciprocal(), axis=1)
+    return [max(1, math.ceil(length / kspacing - 1e-9)) for length in lengths]
+
+
+def attempt_parameters(settings: DftSettings, attempt: int) -> dict[str, Any]:
+    """``&electrons`` settings of attempt 0, 1, ...: each safer than the one before."""
+    beta = settings.mixing_beta / (2**attempt)
+    parameters = {"mixing_beta": beta, "electron_maxstep": settings.electron_maxstep * (attempt + 1)}
+    if attempt >= 2:
+        parameters["mixing_mode"] = "local-TF"
+    return parameters
+
+
+def launch_command(launcher: str, tasks: int) -> str:
+    """pw.x launch prefix (ASE appends ``-in espresso.pwi``).
+
+    Args:
+        launcher: ``serial``, ``mpirun`` or ``srun``.
+        tasks: MPI ranks (k-point pools = ranks for mpirun).
+    """
+    if launcher == "serial" or (launcher == "mpirun" and tasks == 1):
+        return "pw.x"
+    if launcher == "mpirun":
+        if os.geteuid() == 0:  # OpenMPI refuses to start as root without these
+            os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        return f"mpirun -np {tasks} --bind-to none pw.x -nk {tasks}"
+    if launcher == "srun":
+        return f"srun --ntasks={tasks} pw.x -nk {tasks}"
+    raise ValueError(f"unknown dft launcher {launcher!r}: serial, mpirun or srun")
+
+
+@dataclass
+class StructureResult:
+    """What happened to one structure (JSON-serialisable)."""
+
+    structure_id: str
+    status: str
+    reason: str = ""
+    attempts: int = 0
+    wall_time_s: float = 0.0
+    fingerprint: str = ""
+    code_version: str = ""
+    kpoints: list[int] = field(default_factory=list)
+    energy: float | None = None
+    forces: list[list[float]] | None = None
+    stress: list[float] | None = None
+
+
+def _code_version(output: str) -> str:
+    match = re.search(r"Program PWSCF (v\.\S+)", output)
+    return f"PWSCF {match.group(1)}" if match else "PWSCF (version not found)"
+
+
+def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, command: str,
+                 attempt: int, kpoints: list[int]) -> tuple[str, str, str]:
+    """One pw.x run. Returns (status, reason, pw.x output)."""
+    input_data = {
+        "control": {"calculation": "scf", "tprnfor": True, "tstress": True, "disk_io": "none"},
+        "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho,
+                   "occupations": "smearing", "smearing": settings.smearing,
+                   "degauss": settings.degauss},
+        "electrons": {"conv_thr": settings.conv_thr_per_atom * len(atoms),
+                      **attempt_parameters(settings, attempt)},
+    }
+    calc = Espresso(profile=EspressoProfile(command=command, pseudo_dir=settings.pseudo_dir),
+                    directory=str(directory), input_data=input_data,
+                    pseudopotentials=dict(settings.pseudopotentials), kpts=kpoints)
+    work = atoms.copy()
+    work.calc = calc
+    try:
+        work.get_potential_energy()
+        output = (directory / "espresso.pwo").read_text()
+        if "convergence has been achieved" not in output:
+            return "not_converged", "no 'convergence has been achieved' line", output
+        return "converged", "", output
+    except subprocess.CalledProcessError as error:
+        pwo = directory / "espresso.pwo"
+        output = pwo.read_text() if pwo.exists() else ""
+        if error.returncode < 0 or error.returncode in (137, 143):
+            return "killed", f"pw.x killed (exit {error.returncode})", output
+        if "convergence NOT achieved" in output:
+            return "not_converged", f"SCF not converged in {input_data['electrons']['electron_maxstep']} steps", output
+        err = directory / "espresso.err"
+        tail = (err.read_text() if err.exists() else "")[-500:] + output[-500:]
+        return "crashed", f"pw.x exit {error.returncode}: {tail.strip()[-600:]}", output
+
+
+def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdir: Path,
+                  command: str) -> StructureResult:
+    """Label one structure, or return its finished result from ``workdir`` (same fingerprint).
+
+    A ``not_converged`` SCF is retried with safer settings up to ``settings.max_attempts``.
+    """
+    directory = workdir / structure_id
+    record = directory / "result.json"
+    fingerprint = settings.fingerprint()
+    if record.exists():
+        previous = StructureResult(**json.loads(record.read_text()))
+        if previous.fingerprint == fingerprint and previous.status in FINAL_STATUSES:
+            log.info("%s: %s earlier, reused", structure_id, previous.status)
+            return previous
+    kpoints = kpoint_grid(atoms, settings.kspacing)
+    start = time.perf_counter()
+    status, reason, output = "crashed", "not run", ""
+    attempt = 0
+    for attempt in range(1, settings.max_attempts + 1):
+        status, reason, output = _run_attempt(atoms, settings, directory / f"attempt_{attempt}",
+                                              command, attempt - 1, kpoints)
+        log.info("%s: attempt %d: %s %s", structure_id, attempt, status, reason[:200])
+        if status != "not_converged":
+            break
+    result = StructureResult(structure_id, status, reason, attempt, time.perf_counter() - start,
+                             fingerprint, _code_version(output), kpoints)
+    if status == "converged":
+        labelled = _read_labels(directory / f"attempt_{attempt}" / "espresso.pwo")
+        result.energy = float(labelled.get_potential_energy())
+        result.forces = labelled.get_forces().tolist()
+        result.stress = labelled.get_stress().tolist()
+    with atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(asdict(result)))
+    return result
+
+
+def _read_labels(pwo: Path) -> Atoms:
+    import ase.io
+
+    return ase.io.read(pwo, format="espresso-out")
+
+
+def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path,
+                command: str) -> tuple[list[Atoms], list[StructureResult]]:
+    """Label every frame of a shard; returns (converged frames, one result per frame).
+
+    A converged frame keeps its input geometry and info; the DFT labels become its
+    calculator's results and the empirical ones move to ``emp_energy``, ``emp_forces``,
+    ``emp_stress``.
+    """
+    labelled, results = [], []
+    for index, atoms in enumerate(frames, start=1):
+        structure_id = structure_name(atoms)
+        log.info("structure %d / %d: %s (%d atoms)", index, len(frames), structure_id, len(atoms))
+        result = run_structure(atoms, structure_id, settings, workdir, command)
+        results.append(result)
+        if result.status == "converged":
+            labelled.append(with_dft_labels(atoms, result, settings))
+    return labelled, results
+
+
+def structure_name(atoms: Atoms) -> str:
+    """Stable id of a pool frame: ``frame_<pool index>``."""
+    return f"frame_{int(atoms.info['pool_index']):06d}"
+
+
+def with_dft_labels(atoms: Atoms, result: StructureResult, settings: DftSettings) -> Atoms:
+    """Copy of ``atoms`` with DFT labels as calculator results, empirical ones kept aside."""
+    out = atoms.copy()
+    if atoms.calc is not None:
+        out.info["emp_energy"] = atoms.get_potential_energy()
+        out.info["emp_stress"] = atoms.get_stress()
+        out.arrays["emp_forces"] = atoms.get_forces()
+    out.info.update(structure_id=result.structure_id, dft_fingerprint=result.fingerprint,
+                    dft_code=result.code_version, dft_wall_time_s=result.wall_time_s,
+                    dft_attempts=result.attempts, dft_ecutwfc_ry=settings.ecutwfc,
+                    dft_kpoints=np.array(result.kpoints))
+    out.calc = SinglePointCalculator(out, energy=result.energy, forces=np.array(result.forces),
+                                     stress=np.array(result.stress))
+    return out
+
+
+def status_summary(results: Sequence[StructureResult]) -> dict[str, Any]:
+    """Counts per status and the failed structures with their reasons (for the status file)."""
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return {
+        "counts": counts,
+        "structures": [{k: v for k, v in asdict(r).items() if k not in ("forces", "stress")}
+                       for r in results],
+    }
+
+
+def check_failures(statuses: Sequence[Mapping[str, Any]], max_failed_fraction: float) -> list[dict]:
+    """Failed structures over all shards; raise when their fraction exceeds the tolerance.
+
+    Raises:
+        RuntimeError: listing every failed structure id with its status and reason.
+    """
+    structures = [s for status in statuses for s in status["structures"]]
+    failed = [s for s in structures if s["status"] != "converged"]
+    if structures and len(failed) / len(structures) > max_failed_fraction:
+        lines = "\n".join(f"  {s['structure_id']}: {s['status']}: {s['reason'][:200]}" for s in failed)
+        raise RuntimeError(
+            f"{len(failed)} of {len(structures)} DFT structures failed, more than "
+            f"dft.max_failed_fraction = {max_failed_fraction}:\n{lines}"
+        )
+    return failed
