@@ -43,17 +43,19 @@ wait_for() {
 # ---- processes: one pid file per daemon in $dir/pids ---------------------------------------
 pid_of() { [[ -f $dir/pids/$1.pid ]] && cat "$dir/pids/$1.pid" || true; }
 
-# alive NAME: the recorded PID of daemon NAME still runs NAME (PIDs get reused).
+# alive NAME: the recorded PID of daemon NAME still runs NAME (PIDs get reused) and has not
+# exited (a zombie keeps its name until PID 1, which may be slow to reap, collects it).
 alive() {
     local pid; pid=$(pid_of "$1")
-    [[ -n $pid && -r /proc/$pid/comm && $(cat "/proc/$pid/comm" 2>/dev/null) == "$1" ]]
+    [[ -n $pid && -r /proc/$pid/comm && $(cat "/proc/$pid/comm" 2>/dev/null) == "$1" ]] &&
+        ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$pid/status" 2>/dev/null
 }
 
 # launch NAME COMMAND...: run COMMAND (in the foreground mode of the daemon) detached in its own
 # session, output to $dir/log/NAME.out, and record its PID (setsid execs, so $! is the daemon).
 launch() {
     local name=$1; shift
-    setsid "$@" </dev/null >>"$dir/log/$name.out" 2>&1 &
+    setsid "$@" </dev/null >>"$dir/log/$name.out" 2>&1 9>&- &   # fd 9: the start lock
     echo $! >"$dir/pids/$name.pid"
 }
 
@@ -226,6 +228,8 @@ start_mariadb() {
 CREATE DATABASE IF NOT EXISTS slurm_acct_db;
 CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '$pass';
 CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY '$pass';
+ALTER USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$pass';
+ALTER USER 'slurm'@'localhost' IDENTIFIED BY '$pass';
 GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
 GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';
 EOF

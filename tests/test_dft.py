@@ -134,3 +134,32 @@ def test_killed_shard_reruns_only_what_is_missing(settings, tmp_path):
     assert {p.parent.name for p in tmp_path.glob("*/result.json")} == {f"frame_{k:06d}" for k in range(3)}
     for name in finished_before:
         assert len(list((tmp_path / name).glob("attempt_*"))) == 1
+
+
+@pytest.mark.slow
+def test_relaxed_wurtzite_matches_pbe_literature(settings, tmp_path):
+    """PBE wurtzite ZnO: a ≈ 3.29 Å, c/a ≈ 1.61 (within 2 %), with the generated files."""
+    from ionnp.dft import relax_cell
+    from ionnp.prototypes import build
+
+    converged = replace(settings, ecutwfc=50.0, ecutrho=400.0, kspacing=0.35)
+    relaxed = relax_cell(build("wurtzite"), converged, tmp_path, "pw.x")
+    a, _, c = relaxed.cell.cellpar()[:3]
+    print(f"PBE wurtzite with generated pseudopotentials: a = {a:.4f} Å, c = {c:.4f} Å, c/a = {c / a:.4f}")
+    assert a == pytest.approx(3.29, rel=0.02)
+    assert c / a == pytest.approx(1.61, rel=0.02)
+
+
+def test_crashes_are_retried_until_final(settings, tmp_path):
+    """A pw.x that dies at once crashes; the structure is tried again in later runs of its
+    shard and becomes final after max_attempts runs."""
+    from ionnp.dft import unfinished
+
+    settings = replace(settings, max_attempts=2)
+    first = run_structure(rocksalt(3), "frame_000003", settings, tmp_path, "false")
+    assert first.status == "crashed" and first.runs == 1 and "exit 1" in first.reason
+    assert unfinished([first], settings.max_attempts) == [first]
+    second = run_structure(rocksalt(3), "frame_000003", settings, tmp_path, "false")
+    assert second.runs == 2 and unfinished([second], settings.max_attempts) == []
+    third = run_structure(rocksalt(3), "frame_000003", settings, tmp_path, "pw.x")
+    assert third.runs == 2 and third.status == "crashed"  # final: reused, not run again

@@ -10,8 +10,12 @@ computes only the rest. Statuses:
   with the forces), forces (eV/Å) and stress (eV/Å³, ASE sign) are kept;
 - ``not_converged``: the SCF did not converge in any of the attempts (each retry is safer:
   smaller ``mixing_beta``, more steps, then ``local-TF`` mixing); final, not retried on rerun;
-- ``crashed``: pw.x failed otherwise (the reason is the tail of its output); retried on rerun;
-- ``killed``: pw.x was killed by a signal (e.g. the walltime); retried on rerun.
+- ``crashed``: pw.x failed otherwise (the reason is the tail of its output); retried on the
+  next run of the shard, final once it has crashed in ``max_attempts`` runs;
+- ``killed``: pw.x was killed by a signal (e.g. the walltime); always retried.
+
+A shard job with structures still to retry fails after recording them (:func:`unfinished`),
+so Snakemake's ``retries`` or the next call runs it again, and only those structures compute.
 
 k-points: ``kspacing`` in config is in Å⁻¹ *with* the 2π (n_i = ⌈|b_i| / kspacing⌉,
 |b_i| = 2π/d_i), converted here once into an explicit Monkhorst–Pack grid; ASE's own
@@ -42,7 +46,6 @@ from ionnp.io import atomic_path
 
 log = logging.getLogger(__name__)
 
-FINAL_STATUSES = ("converged", "not_converged")
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,15 @@ class StructureResult:
     fingerprint: str = ""
     code_version: str = ""
     kpoints: list[int] = field(default_factory=list)
+    runs: int = 1
     energy: float | None = None
     forces: list[list[float]] | None = None
     stress: list[float] | None = None
+
+    def is_final(self, max_attempts: int) -> bool:
+        """True when a rerun would not try this structure again."""
+        return self.status in ("converged", "not_converged") or (
+            self.status == "crashed" and self.runs >= max_attempts)
 
 
 def _code_version(output: str) -> str:
@@ -180,11 +189,14 @@ def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdi
     directory = workdir / structure_id
     record = directory / "result.json"
     fingerprint = settings.fingerprint()
+    runs = 1
     if record.exists():
         previous = StructureResult(**json.loads(record.read_text()))
-        if previous.fingerprint == fingerprint and previous.status in FINAL_STATUSES:
-            log.info("%s: %s earlier, reused", structure_id, previous.status)
-            return previous
+        if previous.fingerprint == fingerprint:
+            if previous.is_final(settings.max_attempts):
+                log.info("%s: %s earlier, reused", structure_id, previous.status)
+                return previous
+            runs = previous.runs + 1
     kpoints = kpoint_grid(atoms, settings.kspacing)
     start = time.perf_counter()
     status, reason, output = "crashed", "not run", ""
@@ -196,7 +208,7 @@ def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdi
         if status != "not_converged":
             break
     result = StructureResult(structure_id, status, reason, attempt, time.perf_counter() - start,
-                             fingerprint, _code_version(output), kpoints)
+                             fingerprint, _code_version(output), kpoints, runs)
     if status == "converged":
         labelled = _read_labels(directory / f"attempt_{attempt}" / "espresso.pwo")
         result.energy = float(labelled.get_potential_energy())
@@ -230,6 +242,11 @@ def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path,
         if result.status == "converged":
             labelled.append(with_dft_labels(atoms, result, settings))
     return labelled, results
+
+
+def unfinished(results: Sequence[StructureResult], max_attempts: int) -> list[StructureResult]:
+    """Structures a rerun of their shard would try again (killed, or crashed too few times)."""
+    return [r for r in results if not r.is_final(max_attempts)]
 
 
 def structure_name(atoms: Atoms) -> str:
@@ -280,3 +297,39 @@ def check_failures(statuses: Sequence[Mapping[str, Any]], max_failed_fraction: f
             f"dft.max_failed_fraction = {max_failed_fraction}:\n{lines}"
         )
     return failed
+
+
+def relax_cell(atoms: Atoms, settings: DftSettings, directory: Path, command: str,
+               pressure_gpa: float = 0.0) -> Atoms:
+    """Positions and cell relaxed by pw.x (``vc-relax``, BFGS) at ``pressure_gpa``.
+
+    Raises:
+        RuntimeError: pw.x failed or did not finish the relaxation.
+    """
+    import ase.io
+
+    input_data = {
+        "control": {"calculation": "vc-relax", "tprnfor": True, "tstress": True,
+                    "disk_io": "none", "etot_conv_thr": 1e-6 * len(atoms), "forc_conv_thr": 1e-4},
+        "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho,
+                   "occupations": "smearing", "smearing": settings.smearing,
+                   "degauss": settings.degauss},
+        "electrons": {"conv_thr": settings.conv_thr_per_atom * len(atoms),
+                      "mixing_beta": settings.mixing_beta},
+        "ions": {"ion_dynamics": "bfgs"},
+        "cell": {"cell_dynamics": "bfgs", "press": pressure_gpa * 10.0, "press_conv_thr": 0.1},
+    }
+    calc = Espresso(profile=EspressoProfile(command=command, pseudo_dir=settings.pseudo_dir),
+                    directory=str(directory), input_data=input_data,
+                    pseudopotentials=dict(settings.pseudopotentials),
+                    kpts=kpoint_grid(atoms, settings.kspacing))
+    try:
+        calc.write_inputfiles(atoms, ["energy"])
+        subprocess.run(f"{command} -in espresso.pwi > espresso.pwo", shell=True, check=True,
+                       cwd=directory)
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"vc-relax failed (exit {error.returncode}) in {directory}") from error
+    output = (directory / "espresso.pwo").read_text()
+    if "End final coordinates" not in output:
+        raise RuntimeError(f"vc-relax did not converge; see {directory / 'espresso.pwo'}")
+    return ase.io.read(directory / "espresso.pwo", index=-1, format="espresso-out")

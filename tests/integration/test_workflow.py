@@ -24,7 +24,8 @@ def test_dry_run_lists_every_job(workdir):
     result = snakemake(workdir, "-n")
     assert result.returncode == 0, result.stderr
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
-                                         "describe": 1, "distill": 1, "all": 1}
+                                         "describe": 1, "distill": 1, "pseudopotential": 2,
+                                         "relabel": 2, "dft_dataset": 1, "all": 1}
     assert not (workdir / "results").exists()
 
 
@@ -131,9 +132,24 @@ def test_distillation_covers_every_phase(campaign):
     assert len(pretrain) == 600 and pretrain.pool_index.is_unique
     assert set(pretrain.phase) == set(index.phase)
     dft = selection[selection.set == "dft"]
-    assert len(dft) == 24 and set(dft.pool_index) <= set(pretrain.pool_index)
+    assert len(dft) == 16 and set(dft.pool_index) <= set(pretrain.pool_index)
     shards = sorted((campaign / "results/distill").glob("dft_shard_*.db"))
-    assert len(shards) == 3
+    assert len(shards) == 2
+
+
+@pytest.mark.slow
+def test_dft_dataset(campaign):
+    from ionnp.frames import read_frames
+
+    frames = read_frames(campaign / "results/dft/dataset.db")
+    failed = pd.read_csv(campaign / "results/dft/failed.csv")
+    assert len(frames) + len(failed) == 16 and len(failed) <= 1
+    for atoms in frames:
+        assert abs(atoms.get_forces().sum(axis=0)).max() < 1e-2
+        assert atoms.get_potential_energy() / len(atoms) < -1000  # eV, all-electron-like scale of US PPs
+        assert "emp_energy" in atoms.info and atoms.info["dft_code"].startswith("PWSCF")
+    split = pd.read_csv(campaign / "results/dft/split.csv")
+    assert set(split.split) <= {"train", "valid", "test"} and (split.split == "train").sum() >= len(split) // 2
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from ionnp.dft import DftSettings, label_shard, launch_command, status_summary
+from ionnp.dft import DftSettings, label_shard, launch_command, status_summary, unfinished
 from ionnp.frames import read_frames, write_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
@@ -27,6 +27,12 @@ command = launch_command(launcher, snakemake.resources.tasks)
 log.info("pw.x launch: %s; settings %s", command, settings)
 labelled, results = label_shard(read_frames(snakemake.input.shard), settings,
                                 Path(snakemake.params.workdir), command)
+retry = unfinished(results, settings.max_attempts)
+if retry:
+    raise RuntimeError(
+        f"{len(retry)} structures to retry (finished ones are kept in {snakemake.params.workdir} "
+        "and reused when this shard runs again):\n"
+        + "\n".join(f"  {r.structure_id}: {r.status} ({r.reason[:200]})" for r in retry))
 summary = status_summary(results)
 summary.update(settings={k: v for k, v in vars(settings).items()}, launch=command)
 write_frames(snakemake.output.frames, labelled)
