@@ -22,6 +22,7 @@ include: "workflow/rules/structures.smk"
 include: "workflow/rules/sampling.smk"
 include: "workflow/rules/distill.smk"
 include: "workflow/rules/dft.smk"
+include: "workflow/rules/charges.smk"
 
 
 rule all:
@@ -31,3 +32,4 @@ rule all:
         rules.pool.output,
         rules.distill.output,
         rules.dft_dataset.output,
+        rules.charge_scan.output,

@@ -143,3 +143,19 @@ def test_unknown_method_is_refused():
     atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2)
     with pytest.raises(ValueError, match="method"):
         coulomb(atoms, unit_charges(atoms), method="p3m")
+
+
+def test_results_round_trip(tmp_path):
+    from ase.build import bulk
+
+    from ionnp.coulomb import coulomb, read_results, unit_charges, write_results
+
+    cells = [bulk("ZnO", "rocksalt", a=4.3), bulk("ZnO", "rocksalt", a=4.3, cubic=True)]
+    cells[1].rattle(0.05, seed=1)
+    results = [coulomb(a, unit_charges(a)) for a in cells]
+    write_results(tmp_path / "c.npz", results)
+    back = read_results(tmp_path / "c.npz")
+    for a, b in zip(results, back):
+        assert a.energy == b.energy
+        np.testing.assert_array_equal(a.forces, b.forces)
+        np.testing.assert_array_equal(a.stress, b.stress)

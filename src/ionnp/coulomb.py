@@ -24,7 +24,8 @@ Ewald tuner is off by the same factor 2 (errors of ~150 meV/atom at a claimed 1 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ase
@@ -242,3 +243,25 @@ def _evaluate(
         forces=-gradient.double().numpy(),
         stress=stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]],
     )
+
+
+def write_results(path: str | os.PathLike, results: Sequence[CoulombResult]) -> None:
+    """Store per-structure results (full precision, ``.npz``): energies (S,), stresses (S, 6),
+    forces concatenated (ΣN, 3) with ``offsets`` (S+1,) marking each structure's rows."""
+    from ionnp.io import atomic_path
+
+    offsets = np.cumsum([0] + [len(r.forces) for r in results])
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, energy=np.array([r.energy for r in results]),
+                     stress=np.array([r.stress for r in results]).reshape(-1, 6),
+                     forces=np.concatenate([r.forces for r in results]).reshape(-1, 3),
+                     offsets=offsets)
+
+
+def read_results(path: str | os.PathLike) -> list[CoulombResult]:
+    """Results written by :func:`write_results`, in order."""
+    data = np.load(path)
+    o = data["offsets"]
+    return [CoulombResult(float(e), data["forces"][o[k]:o[k + 1]], data["stress"][k])
+            for k, e in enumerate(data["energy"])]

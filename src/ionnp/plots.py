@@ -111,3 +111,35 @@ def plot_coverage(pretrain_distances: np.ndarray, dft_distances: np.ndarray,
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     plt.close(fig)
+
+
+def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float],
+                     path: str | os.PathLike) -> None:
+    """Every charge-scan metric against q, with q_eff and literature charges marked.
+
+    Args:
+        table: :func:`ionnp.charge_scan.charge_scan` output.
+        q_eff: the chosen charge (e).
+        markers: label → charge (e), e.g. {"2/ε∞": 0.54, "2/√ε∞": 1.04, "Bader": 1.2}.
+    """
+    panels = [("cv_energy_mev_per_atom", "CV energy RMSE (meV/atom)"),
+              ("cv_force_mev_per_a", "CV force RMSE (meV/Å)"),
+              ("cv_stress_gpa", "CV stress RMSE (GPa)"),
+              ("cv_score", "combined CV score"),
+              ("raw_energy_mev_per_atom", "raw residual energy RMSE (meV/atom)"),
+              ("spread_mev_per_atom", "polymorph spread (meV/atom)")]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), layout="constrained", sharex=True)
+    for ax, (column, label) in zip(axes.flat, panels):
+        ax.plot(table["q"], table[column], "o-", ms=3)
+        ax.set_ylabel(label)
+        ax.axvline(q_eff, color="crimson", lw=1.5, label=f"q_eff = {q_eff:.3f} e")
+        for (name, value), style in zip(markers.items(), (":", "--", "-.")):
+            ax.axvline(value, color="gray", ls=style, lw=1, label=f"{name} = {value:.2f} e")
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("effective charge q (e)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("Training-free charge scan: residual y_DFT − q² y_C(1)")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plt.close(fig)

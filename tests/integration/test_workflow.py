@@ -25,7 +25,8 @@ def test_dry_run_lists_every_job(workdir):
     assert result.returncode == 0, result.stderr
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
-                                         "relabel": 2, "dft_dataset": 1, "all": 1}
+                                         "relabel": 2, "dft_dataset": 1, "coulomb": 1,
+                                         "charge_scan": 1, "all": 1}
     assert not (workdir / "results").exists()
 
 
@@ -150,6 +151,17 @@ def test_dft_dataset(campaign):
         assert "emp_energy" in atoms.info and atoms.info["dft_code"].startswith("PWSCF")
     split = pd.read_csv(campaign / "results/dft/split.csv")
     assert set(split.split) <= {"train", "valid", "test"} and (split.split == "train").sum() >= len(split) // 2
+
+
+@pytest.mark.slow
+def test_charge_scan_outputs(campaign):
+    import json
+
+    table = pd.read_csv(campaign / "results/charges/scan.csv")
+    assert len(table) == 41 and table.q.iloc[-1] == pytest.approx(2.0)
+    chosen = json.loads((campaign / "results/charges/q_eff.json").read_text())
+    assert 0.0 <= chosen["q_eff"] <= 2.0 and chosen["method"] == "learnability"
+    assert (campaign / "results/charges/scan.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow
