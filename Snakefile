@@ -23,6 +23,8 @@ include: "workflow/rules/sampling.smk"
 include: "workflow/rules/distill.smk"
 include: "workflow/rules/dft.smk"
 include: "workflow/rules/charges.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
@@ -33,3 +35,4 @@ rule all:
         rules.distill.output,
         rules.dft_dataset.output,
         rules.charge_scan.output,
+        rules.evaluate.output,

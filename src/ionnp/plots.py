@@ -143,3 +143,46 @@ def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)
+
+
+def plot_learning_curves(histories: Sequence[pd.DataFrame], path: str | os.PathLike, title: str) -> None:
+    """Train and validation RMSEs per epoch of each ensemble member (energy, forces, stress)."""
+    panels = [("energy", "meV/atom"), ("forces", "meV/Å"), ("stress", "GPa")]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    for ax, (key, unit) in zip(axes, panels):
+        for k, history in enumerate(histories):
+            for split, style in (("train", "-"), ("valid", "--")):
+                column = next((c for c in history.columns if c.startswith(f"{split}_{key}")), None)
+                if column is not None:
+                    ax.plot(history["epoch"], history[column], style, color=f"C{k}", lw=1,
+                            label=f"member {k} {split}" if key == "energy" else None)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{key} RMSE ({unit})")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def plot_parity(predictions: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike,
+                title: str) -> None:
+    """Predicted against reference values, one panel per quantity.
+
+    Args:
+        predictions: quantity label → (reference, predicted) flat arrays.
+    """
+    fig, axes = plt.subplots(1, len(predictions), figsize=(4.2 * len(predictions), 4), layout="constrained")
+    for ax, (label, (reference, predicted)) in zip(np.atleast_1d(axes), predictions.items()):
+        ax.scatter(reference, predicted, s=6, alpha=0.6)
+        low, high = float(np.min([reference.min(), predicted.min()])), float(np.max([reference.max(), predicted.max()]))
+        ax.plot([low, high], [low, high], "k--", lw=0.8)
+        ax.set_xlabel(f"reference {label}")
+        ax.set_ylabel(f"NNP {label}")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

@@ -26,7 +26,8 @@ def test_dry_run_lists_every_job(workdir):
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
-                                         "charge_scan": 1, "all": 1}
+                                         "charge_scan": 1, "pretrain": 1, "finetune": 7,
+                                         "evaluate": 1, "all": 1}
     assert not (workdir / "results").exists()
 
 
@@ -162,6 +163,25 @@ def test_charge_scan_outputs(campaign):
     chosen = json.loads((campaign / "results/charges/q_eff.json").read_text())
     assert 0.0 <= chosen["q_eff"] <= 2.0 and chosen["method"] == "learnability"
     assert (campaign / "results/charges/scan.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_models_and_evaluation(campaign):
+    import json
+
+    from ionnp.model import NNPotential
+
+    q_eff = json.loads((campaign / "results/charges/q_eff.json").read_text())["q_eff"]
+    assert NNPotential.load(campaign / "models/finetune_qeff.pt").charge == pytest.approx(q_eff)
+    assert NNPotential.load(campaign / "models/finetune_q1.5.pt").charge == 1.5
+    assert NNPotential.load(campaign / "models/pretrain.pt").charge == 2.0
+    history = pd.read_csv(campaign / "results/train/pretrain_history.csv")
+    first, last = history[history.epoch == history.epoch.min()], history[history.epoch == history.epoch.max()]
+    assert last.valid_forces_rmse_mev_a.mean() < 0.5 * first.valid_forces_rmse_mev_a.mean()
+    metrics = pd.read_csv(campaign / "results/eval/metrics.csv")
+    overall = metrics[metrics.group == "all"].set_index("variant")
+    assert {"empirical potential", "finetune_qeff", "finetune_q0", "scratch_qeff"} <= set(overall.index)
+    assert (overall.force_rmse_mev_per_a > 0).all()
 
 
 @pytest.mark.slow

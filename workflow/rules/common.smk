@@ -74,9 +74,50 @@ def dft_shard_files():
     return expand("results/distill/dft_shard_{k}.db", k=dft_shard_indices())
 
 
+def dft_calculation():
+    """The dft settings that change a pw.x result or its launch (not split or tolerances)."""
+    keys = ("ecutwfc", "ecutrho", "kspacing", "smearing", "degauss", "conv_thr_per_atom",
+            "mixing_beta", "electron_maxstep", "max_attempts", "launcher")
+    return {key: config["dft"][key] for key in keys}
+
+
 def pseudopotential_source(wildcards):
     """The user's UPF file for this element, or None to generate one with ld1.x."""
     dft = config["dft"]
     if dft["pseudo_dir"] is None:
         return None
     return os.path.join(dft["pseudo_dir"], dft["pseudopotentials"][wildcards.element])
+
+
+wildcard_constraints:
+    start="finetune|scratch",
+    q=r"eff|\d+(\.\d+)?",
+
+
+def charge_label(q):
+    """A charge (e) as it appears in model file names: 0.75 → '0.75', 1.0 → '1'."""
+    return f"{float(q):g}"
+
+
+def model_files():
+    """Every model the config asks for: fine-tuned at q_eff and at each q of the grid, and
+    the from-scratch baseline at q_eff (q = 0 is the no-Coulomb baseline)."""
+    training = config["training"]
+    files = ["models/finetune_qeff.pt"]
+    files += [f"models/finetune_q{charge_label(q)}.pt" for q in training["q_grid"]]
+    if training["scratch_baseline"]:
+        files.append("models/scratch_qeff.pt")
+    return files
+
+
+def finetune_inputs(wildcards):
+    """DFT data, unit-charge Coulomb, the chosen q when q = eff, the pretrained model."""
+    inputs = {
+        "dataset": "results/dft/dataset.db",
+        "coulomb": "results/charges/coulomb_q1.npz",
+    }
+    if wildcards.q == "eff":
+        inputs["q_eff"] = "results/charges/q_eff.json"
+    if wildcards.start == "finetune":
+        inputs["pretrained"] = "models/pretrain.pt"
+    return inputs

@@ -22,7 +22,7 @@ rule relabel:
         frames="results/dft/shard_{k}.db",
         status="results/dft/shard_{k}.status.json",
     params:
-        dft=config["dft"],
+        dft=dft_calculation(),
         workdir="results/dft/work",
     log:
         "logs/dft/shard_{k}.log",

@@ -1,0 +1,31 @@
+# Evaluation: every model and the empirical potential on the DFT test split.
+
+
+rule evaluate:
+    input:
+        dataset="results/dft/dataset.db",
+        coulomb="results/charges/coulomb_q1.npz",
+        scan="results/charges/scan.csv",
+        models=model_files(),
+    output:
+        metrics=report(
+            "results/eval/metrics.csv",
+            caption="../report/metrics.rst",
+            category="7. Evaluation",
+        ),
+        parity=report(
+            "results/eval/parity.png",
+            caption="../report/parity.rst",
+            category="7. Evaluation",
+        ),
+        error_vs_q=report(
+            "results/eval/error_vs_q.png",
+            caption="../report/error_vs_q.rst",
+            category="7. Evaluation",
+        ),
+    log:
+        "logs/eval/evaluate.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/evaluate.py"

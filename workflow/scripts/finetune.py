@@ -1,0 +1,39 @@
+"""Rule finetune: train on DFT residuals y_DFT − q² y_C(1), from A-Train weights or scratch."""
+
+import _ionnp_path  # noqa: F401
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import torch
+
+from ionnp.coulomb import read_results
+from ionnp.frames import read_frames
+from ionnp.io import atomic_path
+from ionnp.logs import log_to_file
+from ionnp.model import ModelSettings, NNPotential
+from ionnp.plots import plot_learning_curves
+from ionnp.training import TrainingSettings, finetune_samples, train_ensemble
+
+log = log_to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+params, out, w = snakemake.params, snakemake.output, snakemake.wildcards
+q = json.loads(open(snakemake.input.q_eff).read())["q_eff"] if w.q == "eff" else float(w.q)
+pretrained = NNPotential.load(snakemake.input.pretrained) if w.start == "finetune" else None
+model_settings = pretrained.settings if pretrained else ModelSettings.from_config(params.model)
+settings = replace(TrainingSettings.from_config(params.training, finetune=True), seed=params.seed)
+frames = read_frames(snakemake.input.dataset)
+units = read_results(snakemake.input.coulomb)
+elements = list(pretrained.elements) if pretrained else ["Zn", "O"]
+samples = finetune_samples(frames, units, q, elements, model_settings.descriptors.cutoff)
+splits = [a.info["split"] for a in frames]
+train_set = [s for s, name in zip(samples, splits) if name == "train"]
+valid_set = [s for s, name in zip(samples, splits) if name == "valid"]
+log.info("%s at q = %.4f e: %d train, %d valid structures", w.start, q, len(train_set), len(valid_set))
+potential, histories = train_ensemble(elements, model_settings, settings, train_set, valid_set,
+                                      pretrained=pretrained, charge=q, checkpoint_dir=params.checkpoints)
+potential.save(out.model, metadata={"stage": w.start, "q": q})
+with atomic_path(out.history) as tmp:
+    pd.concat(histories).to_csv(tmp, index=False)
+plot_learning_curves(histories, out.curve, f"{w.start} at q = {q:.3f} e (DFT residuals)")
