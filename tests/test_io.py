@@ -33,3 +33,15 @@ def test_extxyz_round_trip(tmp_path):
     write_extxyz(tmp_path / "a.extxyz", [atoms, atoms])
     frames = ase.io.read(tmp_path / "a.extxyz", ":")
     assert len(frames) == 2 and frames[1].info["phase"] == "rocksalt"
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "r.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o644
