@@ -36,3 +36,4 @@ rule all:
         rules.dft_dataset.output,
         rules.charge_scan.output,
         rules.evaluate.output,
+        rules.md.output,

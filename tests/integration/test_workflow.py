@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -27,7 +28,7 @@ def test_dry_run_lists_every_job(workdir):
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
                                          "charge_scan": 1, "pretrain": 1, "finetune": 7,
-                                         "evaluate": 1, "all": 1}
+                                         "evaluate": 1, "md": 1, "all": 1}
     assert not (workdir / "results").exists()
 
 
@@ -182,6 +183,8 @@ def test_models_and_evaluation(campaign):
     overall = metrics[metrics.group == "all"].set_index("variant")
     assert {"empirical potential", "finetune_qeff", "finetune_q0", "scratch_qeff"} <= set(overall.index)
     assert (overall.force_rmse_mev_per_a > 0).all()
+    summary = json.loads((campaign / "results/eval/md_summary.json").read_text())
+    assert np.isfinite(summary["nve_drift_mev_per_atom_per_ps"]) and summary["n_atoms"] == 16
 
 
 @pytest.mark.slow

@@ -29,3 +29,29 @@ rule evaluate:
         "../../envs/ionnp.yaml"
     script:
         "../scripts/evaluate.py"
+
+
+rule md:
+    input:
+        model="models/finetune_qeff.pt",
+        start="results/structures/wurtzite_P0.extxyz",
+    output:
+        summary="results/eval/md_summary.json",
+        nve="results/eval/nve.csv",
+        compression="results/eval/compression.csv",
+        plot=report(
+            "results/eval/md.png",
+            caption="../report/md.rst",
+            category="7. Evaluation",
+        ),
+    params:
+        md=config["md"],
+        seed=config["seed"],
+    log:
+        "logs/eval/md.log",
+    benchmark:
+        "logs/benchmarks/eval/md.tsv"
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/md.py"

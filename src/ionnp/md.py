@@ -1,0 +1,71 @@
+"""Molecular dynamics with a trained NNP through ASE: NVE energy drift and a compression run.
+
+Drift: total energy per atom against time in NVE (velocity Verlet), fitted by a straight line;
+its slope (meV/atom/ps) measures how well forces and energy agree and how smooth the model is.
+Compression: Berendsen NPT from wurtzite with the pressure raised in steps, recording volume,
+the coordination-number CV (:mod:`ionnp.coordination`) and pressure, to see whether and where
+the model transforms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from ase import Atoms, units
+from ase.md.nptberendsen import NPTBerendsen
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.verlet import VelocityVerlet
+
+from ionnp.coordination import coordination_number
+
+
+def nve_drift(atoms: Atoms, temperature_k: float, timestep_fs: float, steps: int,
+              seed: int, every: int = 10) -> tuple[pd.DataFrame, float]:
+    """NVE run of ``atoms`` (its calculator attached) from Maxwell–Boltzmann velocities at 2T
+    (equipartition brings it near T).
+
+    Returns the trace (time_ps, total/potential energy per atom in eV, temperature in K) and the
+    drift of the total energy per atom (meV/atom/ps, slope of a linear fit).
+    """
+    MaxwellBoltzmannDistribution(atoms, temperature_K=2 * temperature_k, rng=np.random.default_rng(seed))
+    Stationary(atoms)
+    return _trace_nve(atoms, timestep_fs, steps, every)
+
+
+def _trace_nve(atoms: Atoms, timestep_fs: float, steps: int, every: int) -> tuple[pd.DataFrame, float]:
+    dynamics = VelocityVerlet(atoms, timestep=timestep_fs * units.fs)
+    rows = []
+
+    def record() -> None:
+        n = len(atoms)
+        rows.append(dict(time_ps=dynamics.nsteps * timestep_fs / 1000.0,
+                         total_ev_per_atom=atoms.get_total_energy() / n,
+                         potential_ev_per_atom=atoms.get_potential_energy() / n,
+                         temperature_k=atoms.get_temperature()))
+
+    dynamics.attach(record, interval=every)
+    dynamics.run(steps)
+    trace = pd.DataFrame(rows)
+    slope = np.polyfit(trace.time_ps, trace.total_ev_per_atom, 1)[0]
+    return trace, 1000.0 * float(slope)
+
+
+def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], steps_per_pressure: int,
+                timestep_fs: float, seed: int, every: int = 20) -> pd.DataFrame:
+    """Berendsen NPT through ``pressures_gpa`` in turn; trace of pressure, volume and CN."""
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_k, rng=np.random.default_rng(seed))
+    Stationary(atoms)
+    rows = []
+    for pressure in pressures_gpa:
+        dynamics = NPTBerendsen(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_k,
+                                pressure_au=pressure * units.GPa, taut=100 * units.fs,
+                                taup=500 * units.fs, compressibility_au=1 / (150 * units.GPa))
+
+        def record(dynamics=dynamics, pressure=pressure) -> None:
+            rows.append(dict(target_gpa=pressure, step=len(rows) * every,
+                             volume_per_fu=atoms.get_volume() / (len(atoms) / 2),
+                             cv=coordination_number(atoms), temperature_k=atoms.get_temperature()))
+
+        dynamics.attach(record, interval=every)
+        dynamics.run(steps_per_pressure)
+    return pd.DataFrame(rows)
