@@ -26,10 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: one thread, 
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TypeVar  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -49,23 +46,14 @@ from ionnp.coulomb import coulomb, unit_charges  # noqa: E402
 from ionnp.lammps_engine import evaluate  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
 from ionnp.prototypes import build  # noqa: E402
+from timing import timed  # noqa: E402
 
-T = TypeVar("T")
 #: 16 atoms per cell.
 SUPERCELLS = {"wurtzite": (2, 2, 1), "zincblende": (2, 1, 1), "rocksalt": (2, 1, 1),
               "hmgo": (2, 2, 1), "cscl": (2, 2, 2)}
 REPO = Path(__file__).resolve().parents[1]
 
 
-def timed(function: Callable[[], T], repeats: int) -> tuple[float, T]:
-    """Best wall time of ``repeats`` calls after one warm-up call, and the last result."""
-    result = function()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def structures(n: int) -> list[Atoms]:

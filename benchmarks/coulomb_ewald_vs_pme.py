@@ -12,9 +12,6 @@ PME at ε = 1e-10 itself is ~1e-10 eV/atom from Ewald at 1000 atoms).
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -22,8 +19,8 @@ import torchpme
 from ase.build import bulk
 
 from ionnp.coulomb import coulomb, unit_charges
+from timing import timed
 
-T = TypeVar("T")
 SIZES = {100: (5, 5, 2), 1000: (10, 10, 5), 10_000: (25, 20, 10)}
 
 
@@ -33,15 +30,6 @@ def rocksalt_zno(repeat: tuple[int, int, int]):
     return atoms
 
 
-def timed(function: Callable[[], T], repeats: int) -> tuple[float, T]:
-    """Best wall time of ``repeats`` calls after one warm-up call, and the last result."""
-    result = function()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def main() -> None:

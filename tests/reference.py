@@ -80,3 +80,27 @@ def buckingham_energy(
         r = r[(r > 1e-10) & (r < cutoff)]
         energy += 0.5 * (A * np.exp(-r / rho) - C / r**6).sum()
     return energy
+
+
+VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+
+
+def strain_derivative(energy, atoms, step: float = 1e-5) -> np.ndarray:
+    """(1/V) ∂E/∂ε in Voigt order (ASE's stress) by central differences of ``energy(atoms)``
+    under symmetric strains; ``energy`` may return an array (one derivative per entry).
+
+    Off-diagonal: ε_ab = ε_ba = step/2, so dE/dstep = ½ (∂E/∂ε_ab + ∂E/∂ε_ba) = V σ_ab.
+    """
+    derivatives = []
+    for a, b in VOIGT:
+        strain = np.zeros((3, 3))
+        strain[a, b] = strain[b, a] = 1.0
+        energies = []
+        for sign in (1, -1):
+            deformation = np.eye(3) + sign * step * strain / (2 if a != b else 1)
+            strained = atoms.copy()
+            strained.set_cell(atoms.cell.array @ deformation)
+            strained.positions = atoms.positions @ deformation
+            energies.append(np.asarray(energy(strained)))
+        derivatives.append((energies[0] - energies[1]) / (2 * step) / atoms.get_volume())
+    return np.array(derivatives)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import REPO, SNAKEMAKE, snakemake
+from .conftest import snakemake
 
 pytestmark = pytest.mark.workflow
 
