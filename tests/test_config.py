@@ -53,3 +53,11 @@ def test_every_violation_is_listed():
         validate_config({"seed": -1, "prototypes": {"phases": ["quartz"]}})
     assert "config key seed:" in str(error.value)
     assert "config key prototypes.phases[0]:" in str(error.value)
+
+
+def test_cations_come_first_whatever_the_key_order():
+    from ionnp.potential import RigidIonPotential
+
+    config = validate_config({"potential": {"charges": {"O": -2.0, "Zn": 2.0}}})
+    potential = RigidIonPotential.from_config(config["potential"])
+    assert potential.elements == ("Zn", "O") and potential.type_of("Zn") == 1

@@ -76,8 +76,9 @@ class RigidIonPotential:
 
     @property
     def elements(self) -> tuple[str, ...]:
-        """Elements in LAMMPS type order (as listed in ``charges``)."""
-        return tuple(self.charges)
+        """Elements in LAMMPS type order: cations first (by decreasing charge), whatever the
+        order of the config's keys (YAML writers may sort them)."""
+        return tuple(sorted(self.charges, key=lambda element: -self.charges[element]))
 
     def pair(self, a: str, b: str) -> BuckinghamPair | None:
         """Buckingham parameters of the pair (a, b), or None when it has no short-range term."""

@@ -17,7 +17,7 @@ from ionnp.training import TrainingSettings, pretrain_samples, split, train_ense
 log = log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 params, out = snakemake.params, snakemake.output
-elements = list(params.charges)
+elements = sorted(params.charges, key=lambda element: -params.charges[element])  # cation first
 model_settings = ModelSettings.from_config(params.model)
 settings = replace(TrainingSettings.from_config(params.training), seed=params.seed)
 samples = pretrain_samples(read_frames(snakemake.input.frames), elements,
