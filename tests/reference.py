@@ -104,3 +104,16 @@ def strain_derivative(energy, atoms, step: float = 1e-5) -> np.ndarray:
             energies.append(np.asarray(energy(strained)))
         derivatives.append((energies[0] - energies[1]) / (2 * step) / atoms.get_volume())
     return np.array(derivatives)
+
+
+def sheared_wurtzite():
+    """A rattled, sheared 2×1×1 wurtzite ZnO cell (8 atoms), one atom outside the cell."""
+    from ase.build import bulk
+
+    atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat((2, 1, 1))
+    cell = atoms.cell.array.copy()
+    cell[2] += 0.4 * cell[0] - 0.3 * cell[1]
+    atoms.set_cell(cell, scale_atoms=True)
+    atoms.rattle(0.15, seed=3)
+    atoms.positions[0] -= cell[2]
+    return atoms

@@ -10,6 +10,7 @@ import torch
 from ase import Atoms
 from ase.build import bulk
 from ase.neighborlist import neighbor_list
+import reference
 from reference import strain_derivative
 
 from ionnp.charge_scan import (
@@ -33,14 +34,7 @@ BASIS = PairBasis(cutoff=4.5, n_functions=6, r_min=1.2)
 
 @pytest.fixture(scope="module")
 def sheared_wurtzite() -> Atoms:
-    """A rattled, sheared 2×1×1 wurtzite ZnO cell (8 atoms), one atom outside the cell."""
-    atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat((2, 1, 1))
-    cell = atoms.cell.array.copy()
-    cell[2] += 0.4 * cell[0] - 0.3 * cell[1]
-    atoms.set_cell(cell, scale_atoms=True)
-    atoms.rattle(0.15, seed=3)
-    atoms.positions[0] -= cell[2]
-    return atoms
+    return reference.sheared_wurtzite()
 
 
 def model_energy(atoms: Atoms, theta: np.ndarray) -> float:

