@@ -37,3 +37,4 @@ rule all:
         rules.charge_scan.output,
         rules.evaluate.output,
         rules.md.output,
+        rules.eos.output,

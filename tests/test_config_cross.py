@@ -20,3 +20,14 @@ def test_more_than_the_pool_is_an_error_naming_the_key():
 def test_n_dft_above_n_pretrain_is_an_error():
     with pytest.raises(ConfigError, match=r"config key distill.n_dft: 60 exceeds distill.n_pretrain = 50"):
         validate_config({"distill": {"n_pretrain": 50, "n_dft": 60}})
+
+
+def test_eos_phases_must_be_prototypes():
+    with pytest.raises(ConfigError, match=r"config key eos.phases: \['cscl'\] not in prototypes.phases"):
+        validate_config({"prototypes": {"phases": ["wurtzite", "zincblende", "rocksalt", "hmgo"]},
+                         "eos": {"phases": ["wurtzite", "cscl"]}})
+
+
+def test_prototype_pressures_must_include_zero():
+    with pytest.raises(ConfigError, match=r"config key prototypes.pressures: must include 0"):
+        validate_config({"prototypes": {"pressures": [15, 30]}, "sampling": {"pressures": [15, 30]}})

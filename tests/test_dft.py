@@ -63,6 +63,14 @@ def test_launch_commands():
         launch_command("aprun", 1)
 
 
+def test_auto_launcher_uses_srun_inside_slurm_jobs_only(monkeypatch):
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    assert launch_command("auto", 1) == "pw.x"
+    assert launch_command("auto", 4).startswith("mpirun -np 4")
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    assert launch_command("auto", 4) == "srun --ntasks=4 pw.x -nk 4"
+
+
 def test_units_signs_and_stress_is_a_strain_derivative(settings, tmp_path):
     """Shear stress against a finite difference of the energy. At a fixed cut-off the set of
     plane waves jumps as the cell shears; at 60 Ry and a 1 % strain those jumps are small."""

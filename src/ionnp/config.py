@@ -97,6 +97,13 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
                 f"config key sampling.{key}: {missing} not in prototypes.{key} "
                 f"{prototypes[key]}; a run starts from the prototype relaxed at its phase and pressure"
             )
+    missing = [v for v in config["eos"]["phases"] if v not in prototypes["phases"]]
+    if missing:
+        raise ConfigError(f"config key eos.phases: {missing} not in prototypes.phases "
+                          f"{prototypes['phases']}; an equation of state scales the relaxed prototype")
+    if 0 not in prototypes["pressures"]:
+        raise ConfigError("config key prototypes.pressures: must include 0; the equations of "
+                          "state and the MD start from the cells relaxed at 0 GPa")
     distill = config["distill"]
     pool = pool_size(config)
     if distill["n_pretrain"] > pool:

@@ -75,6 +75,16 @@ class DftSettings:
     electron_maxstep: int = 100
     max_attempts: int = 3
 
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], pseudo_files: Sequence[str | os.PathLike]) -> DftSettings:
+        """From the ``dft`` config section and the UPF files (one per element, named
+        ``<element>.UPF``, all in one folder)."""
+        keys = ("ecutwfc", "ecutrho", "kspacing", "smearing", "degauss", "conv_thr_per_atom",
+                "mixing_beta", "electron_maxstep", "max_attempts")
+        return cls(pseudopotentials={Path(p).stem: Path(p).name for p in pseudo_files},
+                   pseudo_dir=str(Path(pseudo_files[0]).resolve().parent),
+                   **{key: section[key] for key in keys})
+
     def fingerprint(self) -> str:
         """Hash of everything that changes the result (the pseudopotential files' content too)."""
         payload = {k: v for k, v in asdict(self).items() if k != "pseudo_dir"}
@@ -103,9 +113,12 @@ def launch_command(launcher: str, tasks: int) -> str:
     """pw.x launch prefix (ASE appends ``-in espresso.pwi``).
 
     Args:
-        launcher: ``serial``, ``mpirun`` or ``srun``.
+        launcher: ``serial``, ``mpirun``, ``srun`` or ``auto`` (srun inside a SLURM job,
+            else mpirun for several tasks, else serial).
         tasks: MPI ranks (k-point pools = ranks for mpirun).
     """
+    if launcher == "auto":
+        launcher = "srun" if "SLURM_JOB_ID" in os.environ else ("mpirun" if tasks > 1 else "serial")
     if launcher == "serial" or (launcher == "mpirun" and tasks == 1):
         return "pw.x"
     if launcher == "mpirun":
@@ -244,13 +257,37 @@ def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path,
     return labelled, results
 
 
+def label_or_retry(frames: Sequence[Atoms], settings: DftSettings, workdir: Path,
+                   command: str) -> tuple[list[Atoms], dict[str, Any]]:
+    """:func:`label_shard`, then fail if any structure is left to retry; returns the converged
+    frames and the :func:`status_summary` (with the settings and launch command).
+
+    Raises:
+        RuntimeError: listing the structures a rerun will compute (finished ones are kept in
+            ``workdir`` and reused).
+    """
+    labelled, results = label_shard(frames, settings, workdir, command)
+    retry = unfinished(results, settings.max_attempts)
+    if retry:
+        raise RuntimeError(
+            f"{len(retry)} structures to retry (finished ones are kept in {workdir} and reused "
+            "when this job runs again):\n"
+            + "\n".join(f"  {r.structure_id}: {r.status} ({r.reason[:200]})" for r in retry))
+    summary = status_summary(results)
+    summary.update(settings=asdict(settings), launch=command)
+    return labelled, summary
+
+
 def unfinished(results: Sequence[StructureResult], max_attempts: int) -> list[StructureResult]:
     """Structures a rerun of their shard would try again (killed, or crashed too few times)."""
     return [r for r in results if not r.is_final(max_attempts)]
 
 
 def structure_name(atoms: Atoms) -> str:
-    """Stable id of a pool frame: ``frame_<pool index>``."""
+    """Stable id of a structure: its ``info['structure_id']`` where set (equation-of-state
+    cells), else that of a pool frame, ``frame_<pool index>``."""
+    if "structure_id" in atoms.info:
+        return str(atoms.info["structure_id"])
     return f"frame_{int(atoms.info['pool_index']):06d}"
 
 

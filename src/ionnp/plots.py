@@ -186,3 +186,50 @@ def plot_parity(predictions: dict[str, tuple[np.ndarray, np.ndarray]], path: str
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
+
+
+def plot_eos(points: pd.DataFrame, fits: dict, reference: str, max_pressure_gpa: float,
+             path: str | os.PathLike) -> None:
+    """Equations of state and enthalpies, one column per method.
+
+    Top: E(V) per formula unit relative to the reference phase's minimum (points computed,
+    lines the Birch–Murnaghan fits). Bottom: H(P) − H_reference(P).
+
+    Args:
+        points: columns method, phase, volume_a3, energy_ev (per formula unit).
+        fits: :func:`ionnp.eos.fits_of` of those points.
+    """
+    from ase.units import GPa
+
+    methods = list(dict.fromkeys(points.method))
+    fig, axes = plt.subplots(2, len(methods), figsize=(4.2 * len(methods), 7), squeeze=False,
+                             layout="constrained")
+    pressures = np.linspace(0, max_pressure_gpa, 121)
+    for column, method in enumerate(methods):
+        zero = fits[method, reference].e0
+        top, bottom = axes[0, column], axes[1, column]
+        for k, (phase, rows) in enumerate(points[points.method == method].groupby("phase", sort=False)):
+            color = f"C{k}"
+            fit = fits[method, phase]
+            volumes = np.linspace(rows.volume_a3.min() * 0.97, rows.volume_a3.max() * 1.03, 100)
+            top.plot(rows.volume_a3, 1000 * (rows.energy_ev - zero), "o", color=color)
+            top.plot(volumes, 1000 * (fit.energy(volumes) - zero), "-", color=color, label=phase)
+            difference = []
+            for p in pressures:
+                try:
+                    difference.append(fit.enthalpy(p * GPa) - fits[method, reference].enthalpy(p * GPa))
+                except ValueError:
+                    difference.append(np.nan)
+            bottom.plot(pressures, 1000 * np.array(difference), color=color, label=phase)
+        top.set_title(method)
+        top.set_xlabel("volume (Å³ / ZnO)")
+        top.set_ylabel(f"E − E0({reference}) (meV / ZnO)")
+        bottom.axhline(0, color="grey", lw=0.8)
+        bottom.set_xlabel("pressure (GPa)")
+        bottom.set_ylabel(f"H − H({reference}) (meV / ZnO)")
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)

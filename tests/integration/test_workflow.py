@@ -27,7 +27,8 @@ def test_dry_run_lists_every_job(workdir):
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
                                          "charge_scan": 1, "pretrain": 1, "finetune": 7,
-                                         "evaluate": 1, "md": 1, "all": 1}
+                                         "evaluate": 1, "md": 1, "eos_dft": 2, "eos": 1,
+                                         "all": 1}
     assert not (workdir / "results").exists()
 
 
@@ -44,6 +45,9 @@ def test_dry_run_lists_every_job(workdir):
          "config key sampling.phases: ['cscl'] not in prototypes"),
         ({"distill": {"n_pretrain": 5000}}, "config key distill.n_pretrain: 5000 frames asked for"),
         ({"distill": {"n_pretrain": 10, "n_dft": 20}}, "config key distill.n_dft: 20 exceeds"),
+        ({"eos": {"volume_scales": [0.9, 1.0, 1.1]}}, "config key eos.volume_scales"),
+        ({"eos": {"phases": ["wurtzite", "cscl"]}, "prototypes": {"phases": ["wurtzite", "zincblende", "rocksalt", "hmgo"]}},
+         "config key eos.phases: ['cscl'] not in prototypes"),
     ],
 )
 def test_bad_config_stops_before_any_job(workdir, config, message):
@@ -184,6 +188,27 @@ def test_models_and_evaluation(campaign):
     assert (overall.force_rmse_mev_per_a > 0).all()
     summary = json.loads((campaign / "results/eval/md_summary.json").read_text())
     assert np.isfinite(summary["nve_drift_mev_per_atom_per_ps"]) and summary["n_atoms"] == 16
+
+
+@pytest.mark.slow
+def test_equations_of_state_and_transition_pressures(campaign):
+    """DFT against PBE literature (wurtzite 24.8, rocksalt 19.9 Å³/ZnO, ΔE ≈ 0.28 eV, wurtzite →
+    rocksalt at 9–11 GPa); the empirical crossing against the LAMMPS-relaxed enthalpies."""
+    fits = pd.read_csv(campaign / "results/eval/eos.csv").set_index(["method", "phase"])
+    assert len(fits) == 6 and (fits.n_points == 6).all()
+    dft_wz, dft_rs = fits.loc[("DFT", "wurtzite")], fits.loc[("DFT", "rocksalt")]
+    assert dft_wz.v0_a3 == pytest.approx(24.8, rel=0.06) and dft_rs.v0_a3 == pytest.approx(19.9, rel=0.06)
+    assert 0.15 < dft_rs.e0_ev - dft_wz.e0_ev < 0.40
+    transitions = pd.read_csv(campaign / "results/eval/transitions.csv").set_index("method")
+    assert 5 < transitions.loc["DFT", "pressure_gpa"] < 15
+    enthalpy = pd.read_csv(campaign / "results/structures/enthalpy.csv")
+    h = enthalpy.pivot(index="pressure_gpa", columns="phase", values="enthalpy_per_fu")
+    relaxed = np.interp(0.0, (h.rocksalt - h.wurtzite).to_numpy()[::-1], h.index.to_numpy()[::-1])
+    # Fixed-shape wurtzite is higher in enthalpy than relaxed: a lower bound within a few GPa.
+    assert relaxed - 4 < transitions.loc["empirical", "pressure_gpa"] < relaxed + 0.5
+    points = pd.read_csv(campaign / "results/eval/eos_points.csv")
+    assert np.isfinite(points.energy_ev).all() and set(points.method) == {"DFT", "NNP", "empirical"}
+    assert (campaign / "results/eval/eos.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow

@@ -1,0 +1,53 @@
+"""Rule eos: Birch–Murnaghan fits per polymorph and transition pressures, for DFT, the final
+NNP and the empirical potential, on the same cells."""
+
+import _ionnp_path  # noqa: F401
+
+import json
+
+import pandas as pd
+import torch
+
+from ionnp.calculator import IonnpCalculator
+from ionnp.eos import fit_table, fits_of, formula_units, transition_table
+from ionnp.frames import read_frames
+from ionnp.io import atomic_path
+from ionnp.lammps_engine import evaluate
+from ionnp.logs import log_to_file
+from ionnp.plots import plot_eos
+from ionnp.potential import RigidIonPotential
+
+log = log_to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+params, out = snakemake.params, snakemake.output
+phases = params.eos["phases"]
+nnp = IonnpCalculator(snakemake.input.model, spread=False)
+empirical = RigidIonPotential.from_config(params.potential)
+
+rows = []
+for phase, path, status_path in zip(phases, snakemake.input.dft, snakemake.input.status):
+    frames = read_frames(path)
+    failed = [s for s in json.loads(open(status_path).read())["structures"] if s["status"] != "converged"]
+    if len(frames) < 4:
+        raise RuntimeError(f"eos {phase}: {len(frames)} converged volumes, a fit needs 4; failed: "
+                           + ", ".join(f"{s['structure_id']} ({s['status']})" for s in failed))
+    for s in failed:
+        log.warning("eos %s: %s %s, left out: %s", phase, s["structure_id"], s["status"], s["reason"][:200])
+    for atoms in frames:
+        units = formula_units(atoms)
+        volume = atoms.get_volume() / units
+        energies = {"DFT": atoms.get_potential_energy(),
+                    "empirical": evaluate(atoms, empirical).energy}
+        atoms.calc = nnp
+        energies["NNP"] = atoms.get_potential_energy()
+        for method, energy in energies.items():
+            rows.append(dict(method=method, phase=phase, volume_scale=atoms.info["volume_scale"],
+                             volume_a3=volume, energy_ev=energy / units))
+points = pd.DataFrame(rows).sort_values(["method", "phase", "volume_a3"], kind="stable")
+fits = fit_table(points)
+transitions = transition_table(fits, phases[0], params.eos["max_pressure"])
+log.info("fits:\n%s\ntransitions:\n%s", fits.to_string(), transitions.to_string())
+for table, path in ((points, out.points), (fits, out.fits), (transitions, out.transitions)):
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+plot_eos(points, fits_of(fits), phases[0], params.eos["max_pressure"], out.plot)
