@@ -2,12 +2,14 @@
 brute-force Legendre transform."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from ase.build import bulk
 from ase.eos import birchmurnaghan
 from ase.units import GPa
 
-from ionnp.eos import BirchMurnaghan, fit_birch_murnaghan, formula_units, scaled_cells, transition_pressure
+from ionnp.eos import (BirchMurnaghan, fit_birch_murnaghan, fit_table, formula_units, scaled_cells,
+                       transition_pressure, transition_table)
 
 # Roughly PBE wurtzite and rocksalt ZnO per formula unit (eV, Å³, eV/Å³).
 WURTZITE = BirchMurnaghan(e0=-10.0, v0=24.8, b0=130 * GPa, b0_prime=4.5)
@@ -88,3 +90,25 @@ def test_scaled_cells_scale_the_volume_at_fixed_shape():
         assert scaled.cell.cellpar()[3:] == pytest.approx(atoms.cell.cellpar()[3:])
         assert scaled.info["volume_scale"] == scale
     assert formula_units(atoms) == 2
+
+
+def test_fit_and_transition_tables_per_method():
+    """Two methods on the same volumes: one whose stress is −dE/dV, one whose stress carries a
+    constant 12 GPa offset (a Pulay stress) and whose rocksalt sits 0.1 eV higher."""
+    rows = []
+    for method, offset_gpa, shift in (("exact", 0.0, 0.0), ("pulay", 12.0, 0.1)):
+        for phase, eos in (("wurtzite", WURTZITE), ("rocksalt", ROCKSALT)):
+            volumes = eos.v0 * np.array([0.9, 0.94, 0.98, 1.02, 1.06, 1.1])
+            for v in volumes:
+                rows.append(dict(method=method, phase=phase, volume_a3=v,
+                                 energy_ev=float(eos.energy(v)) + (shift if phase == "rocksalt" else 0.0),
+                                 pressure_gpa=float(eos.pressure(v)) / GPa + offset_gpa))
+    fits = fit_table(pd.DataFrame(rows)).set_index(["method", "phase"])
+    assert fits.loc[("exact", "wurtzite"), "b0_gpa"] == pytest.approx(130.0, rel=1e-4)
+    assert fits.loc[("exact", "rocksalt"), "stress_offset_gpa"] == pytest.approx(0.0, abs=1e-4)
+    assert fits.loc[("pulay", "wurtzite"), "stress_offset_gpa"] == pytest.approx(12.0, abs=1e-4)
+    transitions = transition_table(fits.reset_index(), "wurtzite", 60.0).set_index("method")
+    assert transitions.loc["exact", "pressure_gpa"] == pytest.approx(transition_pressure(WURTZITE, ROCKSALT) / GPa, abs=1e-6)
+    # 0.1 eV more to pay with ΔV ≈ 4 Å³ (1 eV/Å³ = 160 GPa): about 4 GPa later.
+    assert 3 < transitions.loc["pulay", "pressure_gpa"] - transitions.loc["exact", "pressure_gpa"] < 5
+    assert not transitions.extrapolated.any()

@@ -5,7 +5,7 @@ import torch
 from ase.build import bulk
 
 from ionnp.calculator import IonnpCalculator
-from ionnp.md import nve_drift
+from ionnp.md import nve_drift, relax
 from ionnp.model import ModelSettings, NNPotential
 
 
@@ -22,3 +22,16 @@ def test_nve_conserves_energy_and_reports_the_drift():
     # (a sign or factor error in the forces makes it wander by far more than 1 meV/atom).
     assert np.ptp(total) < 1e-3 and abs(drift) < 1.0
     assert np.ptp(trace.potential_ev_per_atom) > 10 * np.ptp(total)  # atoms do move
+
+
+def test_relax_finds_the_minimum_of_a_pair_potential():
+    """Lennard-Jones fcc (nearest neighbours only: ASE's LJ with a cut-off between the first and
+    second shells) has its minimum where the nearest-neighbour distance is 2^(1/6) σ."""
+    from ase.calculators.lj import LennardJones
+
+    atoms = bulk("Ar", "fcc", a=1.45, cubic=True)  # nearest neighbours at 1.025 σ
+    atoms.calc = LennardJones(sigma=1.0, epsilon=1.0, rc=1.3, smooth=False)
+    result = relax(atoms, fmax=1e-5, steps=2000)
+    nearest = atoms.cell.cellpar()[0] / np.sqrt(2)
+    assert result["converged"] and abs(nearest - 2 ** (1 / 6)) < 1e-3
+    assert result["volume_ratio"] > 1.0

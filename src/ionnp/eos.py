@@ -140,19 +140,24 @@ def formula_units(atoms: Atoms) -> int:
 
 def fit_table(points: pd.DataFrame) -> pd.DataFrame:
     """One Birch–Murnaghan fit per (method, phase) of ``points`` (columns ``method``, ``phase``,
-    ``volume_a3`` and ``energy_ev`` per formula unit); columns e0_ev, v0_a3, b0_gpa,
-    b0_prime, rmse_mev (fit residual per formula unit), n_points, v_min_a3 and p_max_gpa (the
-    fit's pressure at the smallest volume computed: beyond it a pressure is extrapolated)."""
+    ``volume_a3`` and ``energy_ev`` per formula unit, ``pressure_gpa`` from the stress);
+    columns e0_ev, v0_a3, b0_gpa, b0_prime, rmse_mev (fit residual per formula unit),
+    n_points, v_min_a3, p_max_gpa (the fit's pressure at the smallest volume computed: beyond
+    it a pressure is extrapolated) and stress_offset_gpa: the mean of the stress pressure
+    minus −dE/dV of the fit, zero for labels whose stress is the energy's derivative (a
+    plane-wave code at a low cut-off shows its Pulay stress here)."""
     rows = []
     for (method, phase), group in points.groupby(["method", "phase"], sort=False):
-        fit = fit_birch_murnaghan(group.volume_a3.to_numpy(), group.energy_ev.to_numpy())
-        residual = fit.energy(group.volume_a3.to_numpy()) - group.energy_ev.to_numpy()
-        v_min = float(group.volume_a3.min())
+        volumes = group.volume_a3.to_numpy()
+        fit = fit_birch_murnaghan(volumes, group.energy_ev.to_numpy())
+        residual = fit.energy(volumes) - group.energy_ev.to_numpy()
         rows.append(dict(method=method, phase=phase, e0_ev=fit.e0, v0_a3=fit.v0,
                          b0_gpa=fit.b0 / GPa, b0_prime=fit.b0_prime,
                          rmse_mev=1000 * float(np.sqrt(np.mean(residual**2))),
-                         n_points=len(group), v_min_a3=v_min,
-                         p_max_gpa=float(fit.pressure(v_min)) / GPa))
+                         n_points=len(group), v_min_a3=float(volumes.min()),
+                         p_max_gpa=float(fit.pressure(volumes.min())) / GPa,
+                         stress_offset_gpa=float(np.mean(group.pressure_gpa.to_numpy()
+                                                         - fit.pressure(volumes) / GPa))))
     return pd.DataFrame(rows)
 
 

@@ -1,5 +1,9 @@
 """Molecular dynamics with a trained NNP through ASE: NVE energy drift and a compression run.
 
+Both start from the model's own minimum (:func:`relax`: positions and cell), not from the
+empirical potential's cell: a model whose equilibrium volume differs would otherwise start
+far from equilibrium, under GPa of stress, and the NVE run would measure that, not the drift.
+
 Drift: total energy per atom against time in NVE (velocity Verlet), fitted by a straight line;
 its slope (meV/atom/ps) measures how well forces and energy agree and how smooth the model is.
 Compression: Berendsen NPT from wurtzite with the pressure raised in steps, recording volume,
@@ -12,11 +16,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from ase import Atoms, units
+from ase.filters import FrechetCellFilter
 from ase.md.nptberendsen import NPTBerendsen
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 from ase.md.verlet import VelocityVerlet
+from ase.optimize import FIRE
 
 from ionnp.coordination import coordination_number
+
+
+def relax(atoms: Atoms, fmax: float = 0.01, steps: int = 1000) -> dict[str, float | bool]:
+    """Relax positions and cell of ``atoms`` (its calculator attached) at zero pressure, in
+    place (FIRE on ASE's FrechetCellFilter; ``fmax`` in eV/Å, applied to the cell's generalised
+    forces as well).
+
+    Returns the volume per atom before and after (Å³), their ratio and whether it converged.
+    """
+    before = atoms.get_volume() / len(atoms)
+    converged = FIRE(FrechetCellFilter(atoms), logfile=None).run(fmax=fmax, steps=steps)
+    after = atoms.get_volume() / len(atoms)
+    return {"volume_per_atom_start_a3": before, "volume_per_atom_relaxed_a3": after,
+            "volume_ratio": after / before, "converged": bool(converged)}
 
 
 def nve_drift(atoms: Atoms, temperature_k: float, timestep_fs: float, steps: int,

@@ -199,6 +199,8 @@ def test_equations_of_state_and_transition_pressures(campaign):
     dft_wz, dft_rs = fits.loc[("DFT", "wurtzite")], fits.loc[("DFT", "rocksalt")]
     assert dft_wz.v0_a3 == pytest.approx(24.8, rel=0.06) and dft_rs.v0_a3 == pytest.approx(19.9, rel=0.06)
     assert 0.15 < dft_rs.e0_ev - dft_wz.e0_ev < 0.40
+    # The empirical potential's stress is its energy's strain derivative (LAMMPS): P = −dE/dV.
+    assert (fits.loc["empirical"].stress_offset_gpa.abs() < 0.1).all()
     transitions = pd.read_csv(campaign / "results/eval/transitions.csv").set_index("method")
     assert 5 < transitions.loc["DFT", "pressure_gpa"] < 15
     enthalpy = pd.read_csv(campaign / "results/structures/enthalpy.csv")

@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import torch
+from ase.units import GPa
 
 from ionnp.calculator import IonnpCalculator
 from ionnp.eos import fit_table, fits_of, formula_units, transition_table
@@ -36,13 +37,15 @@ for phase, path, status_path in zip(phases, snakemake.input.dft, snakemake.input
     for atoms in frames:
         units = formula_units(atoms)
         volume = atoms.get_volume() / units
-        energies = {"DFT": atoms.get_potential_energy(),
-                    "empirical": evaluate(atoms, empirical).energy}
+        labels = {"DFT": (atoms.get_potential_energy(), atoms.get_stress())}
+        emp = evaluate(atoms, empirical)
+        labels["empirical"] = (emp.energy, emp.stress)
         atoms.calc = nnp
-        energies["NNP"] = atoms.get_potential_energy()
-        for method, energy in energies.items():
+        labels["NNP"] = (atoms.get_potential_energy(), atoms.get_stress())
+        for method, (energy, stress) in labels.items():
             rows.append(dict(method=method, phase=phase, volume_scale=atoms.info["volume_scale"],
-                             volume_a3=volume, energy_ev=energy / units))
+                             volume_a3=volume, energy_ev=energy / units,
+                             pressure_gpa=-stress[:3].mean() / GPa))
 points = pd.DataFrame(rows).sort_values(["method", "phase", "volume_a3"], kind="stable")
 fits = fit_table(points)
 transitions = transition_table(fits, phases[0], params.eos["max_pressure"])

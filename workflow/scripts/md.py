@@ -11,13 +11,16 @@ import torch
 from ionnp.calculator import IonnpCalculator
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.md import compression, nve_drift
+from ionnp.md import compression, nve_drift, relax
 from ionnp.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 md, out = snakemake.params.md, snakemake.output
 start = repeat(ase.io.read(snakemake.input.start), md["supercell"])
+start.calc = IonnpCalculator(snakemake.input.model, spread=False)
+relaxed = relax(start)
+log.info("relaxed with the model: %s", relaxed)
 
 atoms = start.copy()
 atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
@@ -29,7 +32,7 @@ squeeze = compression(atoms, md["compression_temperature"], md["compression_pres
 for table, path in ((nve, out.nve), (squeeze, out.compression)):
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-summary = {"nve_drift_mev_per_atom_per_ps": drift, "n_atoms": len(start),
+summary = {"nve_drift_mev_per_atom_per_ps": drift, "n_atoms": len(start), "relaxation": relaxed,
            "nve_mean_temperature_k": float(nve.temperature_k.mean()),
            "final_cv_per_pressure": squeeze.groupby("target_gpa").cv.last().to_dict()}
 with atomic_path(out.summary) as tmp:
