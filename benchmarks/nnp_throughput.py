@@ -1,6 +1,6 @@
 """Throughput of the ionnp NNP against a MACE model of similar size, one CPU thread.
 
-    python benchmarks/nnp_throughput.py [--repeats 5] [--threads 1] [--no-mace]
+    python benchmarks/nnp_throughput.py [--repeats 5] [--threads 1] [--no-mace] [--no-md]
 
 Inference: energy + forces + stress of rattled (0.05 Å) 1000-atom ZnO cells (wurtzite and
 rocksalt), atoms per second, best of ``--repeats`` calls after a warm-up. The ionnp rows:
@@ -13,6 +13,14 @@ rocksalt), atoms per second, best of ``--repeats`` calls after a warm-up. The io
 
 Training: one optimisation step (forward, forces and stress with a graph for the loss, loss
 of E, F and σ, backward, AdamW) on a batch of 8 rattled 96-atom wurtzite cells.
+
+MD: CPU time of one NVE velocity-Verlet step (energy, forces and stress; 0.5 fs, 300 K) of
+rattled 96- and 768-atom wurtzite cells with the default ensemble at q = 0.8 (``spread=False``),
+three ways: ASE's VelocityVerlet with IonnpCalculator (Coulomb by torch-pme's Ewald at the
+model's ε = 1e-8, and at ε = 1e-5), and LAMMPS (ionnp.lammps_md: the NNP through ``fix external``,
+Coulomb by LAMMPS's PPPM at 1e-5 relative force accuracy). The row ``NNP short range alone`` is
+the ensemble's forward and backward pass with its neighbour list, the part both paths share.
+The LAMMPS set-up (one evaluation per :meth:`LammpsNNP.run`) is timed apart and subtracted.
 
 MACE (mace-torch): ScaleShiftMACE, 32x0e hidden irreps, max_ell 3, correlation 3, two
 interactions, r_max equal to the ionnp cut-off, float32 — the size of a small production
@@ -29,10 +37,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from ase import Atoms
+from ase import Atoms, units
 from ase.build import bulk
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
+from ase.md.verlet import VelocityVerlet
 
+from ionnp.calculator import IonnpCalculator
 from ionnp.coulomb import coulomb, unit_charges
+from ionnp.lammps_md import LammpsNNP
 from ionnp.model import ModelSettings, NNPotential, ShortRangeModel, build_graph
 
 ELEMENTS = ("Zn", "O")
@@ -134,6 +146,60 @@ def ionnp_training_step(frames: list[Atoms], settings: ModelSettings, repeats: i
     return best_time(step, repeats)
 
 
+# ---- MD: ASE against LAMMPS
+
+
+#: Effective charge of the MD comparison (e).
+MD_CHARGE = 0.8
+#: MD cells: 96 and 768 atoms of wurtzite.
+MD_REPEATS = ((4, 3, 2), (8, 6, 4))
+
+
+def md_cells() -> list[Atoms]:
+    cells = []
+    for repeat in MD_REPEATS:
+        atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat(repeat)
+        atoms.rattle(0.05, seed=1)
+        thermalize_momenta(atoms, temperature_K=300, rng=np.random.default_rng(0))
+        Stationary(atoms)
+        cells.append(atoms)
+    return cells
+
+
+def md_step_times(atoms: Atoms, settings: ModelSettings, steps: int, repeats: int
+                  ) -> dict[str, tuple[float, float]]:
+    """(CPU, wall) seconds per MD step of each path, for the same q = MD_CHARGE ensemble."""
+    torch.manual_seed(0)
+    single = ShortRangeModel(ELEMENTS, settings)
+    single.fit_normalisation(build_graph(atoms, ELEMENTS, single.cutoff))
+    model = NNPotential.create(ELEMENTS, settings, charge=MD_CHARGE)
+    for member in model.members:
+        member.load_state_dict(single.state_dict())
+
+    def per_step(function: Callable[[], Any]) -> tuple[float, float]:
+        return best_time(function, repeats) / steps, WALL[-1] / steps
+
+    def ase_path(accuracy: float) -> tuple[float, float]:
+        path_model = NNPotential(model.members, MD_CHARGE, coulomb_accuracy=accuracy)
+        moving = atoms.copy()
+        moving.calc = IonnpCalculator(path_model, spread=False)
+        dynamics = VelocityVerlet(moving, timestep=0.5 * units.fs)
+        return per_step(lambda: dynamics.run(steps))
+
+    times = {
+        "NNP short range alone": per_step(
+            lambda: [model.short_range(model.graph(atoms), spread=False) for _ in range(steps)]),
+        "ASE VelocityVerlet, Coulomb ε=1e-8": ase_path(1e-8),
+        "ASE VelocityVerlet, Coulomb ε=1e-5": ase_path(1e-5),
+    }
+    with LammpsNNP(atoms, model) as md:
+        set_up = best_time(lambda: md.run(0), repeats), WALL[-1]
+        run = best_time(lambda: md.run(steps, 0.5, thermo_every=steps), repeats), WALL[-1]
+    times["LAMMPS fix external + PPPM 1e-5"] = tuple(
+        (r - s) / steps for r, s in zip(run, set_up))
+    return times
+
+
 # ---- MACE
 
 
@@ -219,6 +285,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-mace", action="store_true", help="skip the MACE comparison")
+    parser.add_argument("--no-md", action="store_true", help="skip the MD comparison")
+    parser.add_argument("--md-steps", type=int, default=10, help="MD steps per timed call")
     parser.add_argument("--mace-hidden", default=MACE["hidden"], help="MACE hidden irreps")
     parser.add_argument("--mace-max-ell", type=int, default=MACE["max_ell"])
     parser.add_argument("--mace-correlation", type=int, default=MACE["correlation"])
@@ -281,6 +349,22 @@ def main() -> None:
         print(f"{'MACE':<38} {mace_step:9.4f} s CPU {n / mace_step:9.0f} atoms/s  "
               f"(wall {WALL[-1]:.4f} s)")
         print(f"{'ratio (MACE time / ionnp time)':<38} {mace_step / ionnp_step:9.2f}")
+
+    if args.no_md:
+        return
+    print(f"\nMD, NVE, q = {MD_CHARGE}: least CPU time per step, steps per CPU second, speed-up "
+          f"over ASE at ε=1e-8\n(ASE time / this time), and the least wall time per step; "
+          f"{args.md_steps} steps per call\n")
+    header = (f"{'structure':<10} {'N':>5} {'method':<38} {'CPU (s)':>9} {'steps/s':>9} "
+              f"{'vs ASE':>8} {'wall (s)':>9}")
+    print(header)
+    print("-" * len(header))
+    for atoms in md_cells():
+        times = md_step_times(atoms, settings, args.md_steps, args.repeats)
+        ase_time = times["ASE VelocityVerlet, Coulomb ε=1e-8"][0]
+        for method, (seconds, wall) in times.items():
+            print(f"{'wurtzite':<10} {len(atoms):>5} {method:<38} {seconds:9.4f} "
+                  f"{1 / seconds:9.2f} {ase_time / seconds:8.2f} {wall:9.4f}")
 
 
 if __name__ == "__main__":

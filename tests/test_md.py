@@ -1,6 +1,7 @@
 """MD helpers: NVE with an untrained (but smooth and conservative) network."""
 
 import numpy as np
+import pytest
 import torch
 from ase.build import bulk
 
@@ -35,3 +36,23 @@ def test_relax_finds_the_minimum_of_a_pair_potential():
     nearest = atoms.cell.cellpar()[0] / np.sqrt(2)
     assert result["converged"] and abs(nearest - 2 ** (1 / 6)) < 1e-3
     assert result["volume_ratio"] > 1.0
+
+
+def test_lammps_engine_gives_the_same_traces():
+    """The LAMMPS path conserves energy like the ASE one and its compression trace has the same
+    columns; at 40 GPa the cell shrinks."""
+    from ionnp.md import lammps_compression, lammps_nve_drift
+
+    potential = NNPotential.create(["Zn", "O"], ModelSettings(hidden_layers=(4,), ensemble_size=1),
+                                   charge=0.0).to(torch.float64)
+    atoms = bulk("ZnO", "rocksalt", a=4.3, cubic=True)
+    atoms.rattle(0.02, seed=1)
+    trace, drift = lammps_nve_drift(atoms, potential, 300.0, 0.5, 200, seed=3)
+    assert len(trace) == 21 and trace.time_ps.iloc[-1] == pytest.approx(0.1)
+    total = trace.total_ev_per_atom.to_numpy()
+    assert np.ptp(total) < 1e-3 and abs(drift) < 1.0
+    assert np.ptp(trace.potential_ev_per_atom) > 10 * np.ptp(total)
+    squeeze = lammps_compression(atoms, potential, 300.0, [0.0, 40.0], 100, 1.0, seed=3)
+    assert list(squeeze.columns) == ["target_gpa", "step", "volume_per_fu", "cv", "temperature_k"]
+    assert len(squeeze) == 12  # steps 0, 20, ..., 100 of each pressure, as ASE's observers
+    assert squeeze.volume_per_fu.iloc[-1] < squeeze.volume_per_fu.iloc[5]

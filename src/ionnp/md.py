@@ -1,4 +1,6 @@
-"""Molecular dynamics with a trained NNP through ASE: NVE energy drift and a compression run.
+"""Molecular dynamics with a trained NNP: NVE energy drift and a compression run, through ASE
+(:class:`~ionnp.calculator.IonnpCalculator`) or, for large cells, inside LAMMPS
+(:mod:`ionnp.lammps_md`: Coulomb by PPPM, the network through ``fix external``).
 
 Both start from the model's own minimum (:func:`relax`: positions and cell), not from the
 empirical potential's cell: a model whose equilibrium volume differs would otherwise start
@@ -13,6 +15,9 @@ the model transforms.
 
 from __future__ import annotations
 
+import logging
+import os
+
 import numpy as np
 import pandas as pd
 from ase import Atoms, units
@@ -23,6 +28,10 @@ from ase.md.verlet import VelocityVerlet
 from ase.optimize import FIRE
 
 from ionnp.coordination import coordination_number
+from ionnp.lammps_md import LammpsNNP, run_md
+from ionnp.model import NNPotential
+
+log = logging.getLogger(__name__)
 
 
 def relax(atoms: Atoms, fmax: float = 0.01, steps: int = 1000) -> dict[str, float | bool]:
@@ -66,8 +75,28 @@ def _trace_nve(atoms: Atoms, timestep_fs: float, steps: int, every: int) -> tupl
     dynamics.attach(record, interval=every)
     dynamics.run(steps)
     trace = pd.DataFrame(rows)
-    slope = np.polyfit(trace.time_ps, trace.total_ev_per_atom, 1)[0]
-    return trace, 1000.0 * float(slope)
+    return trace, energy_drift(trace)
+
+
+def energy_drift(trace: pd.DataFrame) -> float:
+    """Slope of a straight line through total energy per atom against time (meV/atom/ps)."""
+    return 1000.0 * float(np.polyfit(trace.time_ps, trace.total_ev_per_atom, 1)[0])
+
+
+def lammps_nve_drift(atoms: Atoms, model: str | os.PathLike | NNPotential, temperature_k: float,
+                     timestep_fs: float, steps: int, seed: int, every: int = 10
+                     ) -> tuple[pd.DataFrame, float]:
+    """:func:`nve_drift` inside LAMMPS: Gaussian velocities at 2T (``seed``), same trace."""
+    start = atoms.copy()
+    start.set_momenta(np.zeros((len(atoms), 3)))
+    thermo = run_md(start, model, steps, timestep_fs, ensemble="nve", temperature_k=2 * temperature_k,
+                    thermo_every=every, seed=seed % 900_000_000 + 1).thermo
+    n = len(atoms)
+    trace = pd.DataFrame({"time_ps": thermo.time_ps - thermo.time_ps.iloc[0],
+                          "total_ev_per_atom": thermo.total_ev / n,
+                          "potential_ev_per_atom": thermo.potential_ev / n,
+                          "temperature_k": thermo.temperature_k})
+    return trace, energy_drift(trace)
 
 
 def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], steps_per_pressure: int,
@@ -88,4 +117,27 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
 
         dynamics.attach(record, interval=every)
         dynamics.run(steps_per_pressure)
+    return pd.DataFrame(rows)
+
+
+def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, temperature_k: float,
+                       pressures_gpa: list[float], steps_per_pressure: int, timestep_fs: float,
+                       seed: int, every: int = 20) -> pd.DataFrame:
+    """:func:`compression` inside LAMMPS (Nosé–Hoover thermostat and a fully flexible MTK
+    barostat instead of Berendsen), same trace. A model that comes apart (LAMMPS loses atoms)
+    ends the run with a warning: the trace up to the last completed pressure is returned."""
+    rows = []
+    with LammpsNNP(atoms, model) as md:
+        md.create_velocities(temperature_k, seed % 900_000_000 + 1)
+        for pressure in pressures_gpa:
+            try:
+                frames = md.run(steps_per_pressure, timestep_fs, ensemble="npt", temperature_k=temperature_k,
+                                pressure_gpa=pressure, thermo_every=every, frames_every=every).frames
+            except Exception as error:  # LAMMPS raises a bare Exception
+                log.warning("compression stopped at %g GPa: %s", pressure, error)
+                break
+            for frame in frames:
+                rows.append(dict(target_gpa=pressure, step=len(rows) * every,
+                                 volume_per_fu=frame.get_volume() / (len(frame) / 2),
+                                 cv=coordination_number(frame), temperature_k=frame.get_temperature()))
     return pd.DataFrame(rows)

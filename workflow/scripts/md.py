@@ -11,7 +11,7 @@ import torch
 from ionnp.calculator import IonnpCalculator
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.md import compression, nve_drift, relax
+from ionnp.md import compression, lammps_compression, lammps_nve_drift, nve_drift, relax
 from ionnp.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])
@@ -22,17 +22,24 @@ start.calc = IonnpCalculator(snakemake.input.model, spread=False)
 relaxed = relax(start)
 log.info("relaxed with the model: %s", relaxed)
 
-atoms = start.copy()
-atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
-nve, drift = nve_drift(atoms, md["temperature"], md["timestep_fs"], md["nve_steps"], snakemake.params.seed)
-atoms = start.copy()
-atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
-squeeze = compression(atoms, md["compression_temperature"], md["compression_pressures"],
-                      md["steps_per_pressure"], md["timestep_fs"], snakemake.params.seed)
+if md["engine"] == "lammps":
+    nve, drift = lammps_nve_drift(start, snakemake.input.model, md["temperature"], md["timestep_fs"],
+                                  md["nve_steps"], snakemake.params.seed)
+    squeeze = lammps_compression(start, snakemake.input.model, md["compression_temperature"],
+                                 md["compression_pressures"], md["steps_per_pressure"], md["timestep_fs"],
+                                 snakemake.params.seed)
+else:
+    atoms = start.copy()
+    atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
+    nve, drift = nve_drift(atoms, md["temperature"], md["timestep_fs"], md["nve_steps"], snakemake.params.seed)
+    atoms = start.copy()
+    atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
+    squeeze = compression(atoms, md["compression_temperature"], md["compression_pressures"],
+                          md["steps_per_pressure"], md["timestep_fs"], snakemake.params.seed)
 for table, path in ((nve, out.nve), (squeeze, out.compression)):
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-summary = {"nve_drift_mev_per_atom_per_ps": drift, "n_atoms": len(start), "relaxation": relaxed,
+summary = {"nve_drift_mev_per_atom_per_ps": drift, "n_atoms": len(start), "engine": md["engine"], "relaxation": relaxed,
            "nve_mean_temperature_k": float(nve.temperature_k.mean()),
            "final_cv_per_pressure": squeeze.groupby("target_gpa").cv.last().to_dict()}
 with atomic_path(out.summary) as tmp:

@@ -1,0 +1,97 @@
+"""Does A-Train pay? Fine-tuning from the pretrained model against training from scratch, on
+the same DFT data, at equal epochs, for each q of the campaign's grid.
+
+    python benchmarks/finetune_vs_scratch.py [--campaign .] [--config config/config.yaml]
+                                             [--q 0 1 2] [--epochs N]
+
+Reads a finished campaign (``models/pretrain.pt``, ``results/dft/dataset.db`` with its split,
+``results/charges/coulomb_q1.npz``) and trains one model per (q, variant) with the config's
+``training.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread:
+
+* ``finetune``: from the A-Train weights, the recipe as configured (layers frozen as set);
+* ``finetune, nothing frozen``: the same with every layer trainable;
+* ``scratch``: fresh weights, same data, same epochs.
+
+Prints test-split RMSEs (energy per atom, forces, stress; the Coulomb term q²E_C(1) included)
+and the mean signed energy error, which tells a constant offset from scatter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from ase.units import GPa
+
+from ionnp.config import validate_config
+from ionnp.coulomb import read_results
+from ionnp.evaluation import predictions
+from ionnp.frames import read_frames
+from ionnp.model import NNPotential
+from ionnp.training import TrainingSettings, finetune_samples, train_ensemble
+
+
+def test_errors(potential: NNPotential, frames, units) -> dict[str, float]:
+    """RMSEs on ``frames``: meV/atom, meV/Å, GPa; and the mean signed energy error (meV/atom)."""
+    energies, forces, stresses = predictions(potential, frames, units)
+    de = np.array([(e - a.get_potential_energy()) / len(a) for e, a in zip(energies, frames)])
+    df = np.concatenate([(f - a.get_forces()).ravel() for f, a in zip(forces, frames)])
+    ds = np.concatenate([s - a.get_stress() for s, a in zip(stresses, frames)])
+    return {"energy_rmse": 1000 * np.sqrt(np.mean(de**2)), "energy_bias": 1000 * de.mean(),
+            "force_rmse": 1000 * np.sqrt(np.mean(df**2)), "stress_rmse": np.sqrt(np.mean(ds**2)) / GPa}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--campaign", type=Path, default=Path("."))
+    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
+    parser.add_argument("--q", type=float, nargs="+", default=None, help="default: training.q_grid")
+    parser.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING)
+
+    config = validate_config(yaml.safe_load(args.config.read_text()))
+    settings = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
+    if args.epochs is not None:
+        settings = replace(settings, epochs=args.epochs)
+    pretrained = NNPotential.load(args.campaign / "models/pretrain.pt")
+    model_settings = replace(pretrained.settings, ensemble_size=1)
+    frames = read_frames(args.campaign / "results/dft/dataset.db")
+    units = read_results(args.campaign / "results/charges/coulomb_q1.npz")
+    split = [a.info["split"] for a in frames]
+    test = [k for k, name in enumerate(split) if name == "test"]
+    variants = {"finetune": (pretrained, settings),
+                "finetune, nothing frozen": (pretrained, replace(settings, freeze=())),
+                "scratch": (None, settings)}
+    print(f"{split.count('train')} train, {split.count('valid')} valid, {len(test)} test structures; "
+          f"{settings.epochs} epochs, recipe freeze={settings.freeze}, lr={settings.learning_rate}")
+    rows = []
+    for q in args.q if args.q is not None else config["training"]["q_grid"]:
+        samples = finetune_samples(frames, units, q, list(pretrained.elements), model_settings.descriptors.cutoff)
+        train_set = [s for s, name in zip(samples, split) if name == "train"]
+        valid_set = [s for s, name in zip(samples, split) if name == "valid"]
+        for name, (start, variant_settings) in variants.items():
+            begin = time.perf_counter()
+            potential, _ = train_ensemble(list(pretrained.elements), model_settings, variant_settings,
+                                          train_set, valid_set, pretrained=start, charge=q)
+            errors = test_errors(potential, [frames[k] for k in test], [units[k] for k in test])
+            rows.append(dict(q=q, variant=name, **errors, seconds=time.perf_counter() - begin))
+            print(f"  q = {q:g} {name}: done", flush=True)
+    table = pd.DataFrame(rows)
+    scratch = table[table.variant == "scratch"].set_index("q")
+    table["energy_vs_scratch"] = table.energy_rmse / table.q.map(scratch.energy_rmse)
+    table["force_vs_scratch"] = table.force_rmse / table.q.map(scratch.force_rmse)
+    print()
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+
+
+if __name__ == "__main__":
+    main()
