@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ionnp.coordination import CoordinationCV, coordination_number, switching
+from ionnp.coordination import CoordinationCV, VerletCoordination, coordination_number, switching
 from ionnp.prototypes import build
 
 
@@ -43,6 +43,50 @@ def test_gradient_and_virial_are_finite_differences(distorted):
             strain[a, b] += sign * h
             values.append(cv.evaluate(distorted.positions @ strain, distorted.cell.array @ strain)[0])
         assert virial[a, b] == pytest.approx((values[0] - values[1]) / (2 * h), abs=1e-7)
+
+
+def test_value_alone_is_that_of_evaluate(distorted):
+    cv = CoordinationCV.for_atoms(distorted)
+    positions, cell = distorted.positions, distorted.cell.array
+    assert cv.value(positions, cell) == pytest.approx(cv.evaluate(positions, cell)[0], abs=1e-12)
+
+
+def assert_same_cv(got, expected):
+    assert got[0] == pytest.approx(expected[0], abs=1e-12)
+    np.testing.assert_allclose(got[1], expected[1], atol=1e-12)
+    np.testing.assert_allclose(got[2], expected[2], atol=1e-12)
+
+
+def test_verlet_list_gives_the_cv_of_a_fresh_search(distorted):
+    cv = CoordinationCV.for_atoms(distorted)
+    verlet = VerletCoordination(cv, skin=1.0)
+    positions, cell = distorted.positions, distorted.cell.array
+    assert_same_cv(verlet.evaluate(positions, cell), cv.evaluate(positions, cell))
+    rng = np.random.default_rng(7)
+    # Within the skin: moves ≤ 0.17 Å, 0.2 % strain, one atom wrapped to another image.
+    near_cell = 1.002 * cell
+    near = 1.002 * (positions + rng.uniform(-0.1, 0.1, positions.shape))
+    near[2] += near_cell[0] - near_cell[2]
+    assert_same_cv(verlet.evaluate(near, near_cell), cv.evaluate(near, near_cell))
+    assert verlet.searches == 1
+    # Beyond it: one atom moves by 0.8 Å, more than half the skin.
+    far = near.copy()
+    far[5] += [0.8, 0.0, 0.0]
+    assert_same_cv(verlet.evaluate(far, near_cell), cv.evaluate(far, near_cell))
+    assert verlet.searches == 2
+
+
+def test_verlet_list_stays_exact_along_a_random_walk(distorted):
+    cv = CoordinationCV.for_atoms(distorted)
+    verlet = VerletCoordination(cv, skin=0.5)
+    positions, cell = distorted.positions.copy(), distorted.cell.array.copy()
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        positions += rng.normal(scale=0.02, size=positions.shape)
+        strain = np.eye(3) + rng.normal(scale=1e-3, size=(3, 3))
+        positions, cell = positions @ strain, cell @ strain
+        assert_same_cv(verlet.evaluate(positions, cell), cv.evaluate(positions, cell))
+    assert 1 < verlet.searches < 100
 
 
 def test_value_does_not_depend_on_the_supercell():

