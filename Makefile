@@ -10,12 +10,12 @@ setup:
 
 run: setup
 	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --cores $(CORES) --report results/report.zip
 
 test: setup
 	$(VENV)/bin/python -m pytest -ra
 
 report: run
-	$(SNAKEMAKE) --cores $(CORES) --report results/report.zip
 
 dag: setup
 	$(SNAKEMAKE) --dag | dot -Tpng > dag.png

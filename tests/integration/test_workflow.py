@@ -215,6 +215,17 @@ def test_equations_of_state_and_transition_pressures(campaign):
 
 
 @pytest.mark.slow
+def test_report_holds_every_figure_and_table(campaign):
+    import zipfile
+
+    result = snakemake(campaign, "--report", "results/report.zip")
+    assert result.returncode == 0, result.stderr[-3000:]
+    names = {name.rsplit("/", 1)[-1] for name in zipfile.ZipFile(campaign / "results/report.zip").namelist()}
+    assert {"report.html", "enthalpy.png", "scan.png", "parity.png", "error_vs_q.png", "md.png",
+            "eos.png", "eos.csv", "transitions.csv", "metrics.csv"} <= names
+
+
+@pytest.mark.slow
 def test_campaign_is_complete_after_one_run(campaign):
     again = snakemake(campaign, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
