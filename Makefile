@@ -13,7 +13,7 @@ run: setup
 	$(SNAKEMAKE) --cores $(CORES) --report results/report.zip
 
 test: setup
-	$(VENV)/bin/python -m pytest -ra
+	$(VENV)/bin/python -m pytest -ra --durations=15
 
 report: run
 

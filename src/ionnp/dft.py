@@ -334,39 +334,3 @@ def check_failures(statuses: Sequence[Mapping[str, Any]], max_failed_fraction: f
             f"dft.max_failed_fraction = {max_failed_fraction}:\n{lines}"
         )
     return failed
-
-
-def relax_cell(atoms: Atoms, settings: DftSettings, directory: Path, command: str,
-               pressure_gpa: float = 0.0) -> Atoms:
-    """Positions and cell relaxed by pw.x (``vc-relax``, BFGS) at ``pressure_gpa``.
-
-    Raises:
-        RuntimeError: pw.x failed or did not finish the relaxation.
-    """
-    import ase.io
-
-    input_data = {
-        "control": {"calculation": "vc-relax", "tprnfor": True, "tstress": True,
-                    "disk_io": "none", "etot_conv_thr": 1e-6 * len(atoms), "forc_conv_thr": 1e-4},
-        "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho,
-                   "occupations": "smearing", "smearing": settings.smearing,
-                   "degauss": settings.degauss},
-        "electrons": {"conv_thr": settings.conv_thr_per_atom * len(atoms),
-                      "mixing_beta": settings.mixing_beta},
-        "ions": {"ion_dynamics": "bfgs"},
-        "cell": {"cell_dynamics": "bfgs", "press": pressure_gpa * 10.0, "press_conv_thr": 0.1},
-    }
-    calc = Espresso(profile=EspressoProfile(command=command, pseudo_dir=settings.pseudo_dir),
-                    directory=str(directory), input_data=input_data,
-                    pseudopotentials=dict(settings.pseudopotentials),
-                    kpts=kpoint_grid(atoms, settings.kspacing))
-    try:
-        calc.write_inputfiles(atoms, ["energy"])
-        subprocess.run(f"{command} -in espresso.pwi > espresso.pwo", shell=True, check=True,
-                       cwd=directory)
-    except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"vc-relax failed (exit {error.returncode}) in {directory}") from error
-    output = (directory / "espresso.pwo").read_text()
-    if "End final coordinates" not in output:
-        raise RuntimeError(f"vc-relax did not converge; see {directory / 'espresso.pwo'}")
-    return ase.io.read(directory / "espresso.pwo", index=-1, format="espresso-out")
