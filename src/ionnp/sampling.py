@@ -118,18 +118,24 @@ def md_commands(settings: RunSettings) -> list[str]:
     ]
 
 
+def _external_commands(settings: RunSettings) -> list[str]:
+    """The ``fix external`` of the bias, called every step when the run is biased (at write
+    steps only otherwise). It must come before ``fix npt``: LAMMPS sets fixes up in order,
+    and fix npt reads the pressure, virials of the fixes included, in its set-up; fix
+    external's virial is uninitialised memory until its own set-up has run (at random a NaN
+    pressure, "Non-numeric pressure - simulation unstable", at step 0)."""
+    every, biased = (1, "yes") if settings.biased else (settings.write_every, "no")
+    return [f"fix {EXTERNAL_FIX} all external pf/callback {every} {every}",
+            f"fix_modify {EXTERNAL_FIX} energy {biased} virial {biased}"]
+
+
 def _driver_commands(settings: RunSettings) -> list[str]:
-    """ionnp's part of a run: the ``fix external`` called every step when the run is biased
-    (at write steps only otherwise); ``fix vector`` keeping T (K) and P (bar) at the end of
+    """ionnp's records of a run: ``fix vector`` keeping T (K) and P (bar) at the end of
     step 0 and of every write step; ``fix halt`` ending the run cleanly at the first write
     step hotter than ``max_temperature_factor`` × T."""
     s = settings
-    every, biased = (1, "yes") if s.biased else (s.write_every, "no")
     limit = s.max_temperature_factor * s.temperature
     return [
-        f"fix {EXTERNAL_FIX} all external pf/callback {every} {every}",
-        # fix external adds its virial by default, and leaves it uninitialised until set
-        f"fix_modify {EXTERNAL_FIX} energy {biased} virial {biased}",
         f"fix thermo_trace all vector {s.write_every} c_thermo_temp c_thermo_press",
         "variable temperature equal c_thermo_temp",
         f"fix runaway all halt {s.write_every} v_temperature > {limit!r} error continue",
@@ -330,7 +336,7 @@ def run_metadynamics(
     callback = _RunCallback(cell, cv, s, bias, progress)
     lammps_error: Exception | None = None
     try:
-        cell.lmp.commands_list(md_commands(s) + _driver_commands(s))
+        cell.lmp.commands_list(_external_commands(s) + md_commands(s) + _driver_commands(s))
         cell.lmp.set_fix_external_callback(EXTERNAL_FIX, callback)
         cell.lmp.command(f"run {s.steps - s.steps % s.write_every}")
     except Exception as error:  # LAMMPS raises plain Exception ("ERROR: Lost atoms ...")
