@@ -20,5 +20,5 @@ report: run
 dag: setup
 	$(SNAKEMAKE) --dag | dot -Tpng > dag.png
 
-clean:
-	rm -rf results logs .snakemake
+clean:  # what the workflow wrote: results, logs, models (checkpoints included), snakemake state
+	rm -rf results logs models .snakemake

@@ -35,6 +35,7 @@ rule all:
         rules.distill.output,
         rules.dft_dataset.output,
         rules.charge_scan.output,
+        rules.charge_scan_plot.output,
         rules.evaluate.output,
         rules.md.output,
         rules.eos.output,

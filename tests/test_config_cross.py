@@ -31,3 +31,27 @@ def test_eos_phases_must_be_prototypes():
 def test_prototype_pressures_must_include_zero():
     with pytest.raises(ConfigError, match=r"config key prototypes.pressures: must include 0"):
         validate_config({"prototypes": {"pressures": [15, 30]}, "sampling": {"pressures": [15, 30]}})
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"dft": {"split": {"train": 0.7, "valid": 0.2, "test": 0.2}}},
+         r"config key dft.split: fractions .* add up to 1.1, not 1"),
+        ({"charges": {"q_min": 1.5, "q_max": 1.0}}, r"config key charges.q_min: 1.5 must be below"),
+        ({"charges": {"q_min": 1.0, "q_max": 1.0}}, r"config key charges.q_min: 1.0 must be below"),
+        ({"charges": {"q_min": 0.0, "q_max": 0.5, "q_step": 0.8}},
+         r"config key charges.q_step: 0.8 leaves no second point"),
+        ({"charges": {"basis": {"cutoff": 5.0}}},
+         r"config key charges.basis.cutoff: 5.0 Å differs from model.descriptors.cutoff = 6.0 Å"),
+        ({"training": {"pretrain": {"epochs": 0}}}, r"config key training.pretrain.epochs"),
+        ({"training": {"finetune": {"epochs": 0}}}, r"config key training.finetune.epochs"),
+        ({"md": {"timestep_fs": 8.0}}, r"config key md.timestep_fs: 8.0 is greater than the maximum of 5.0"),
+        ({"sampling": {"timestep_fs": 6.0}}, r"config key sampling.timestep_fs: 6.0 is greater than"),
+        ({"training": {"q_grid": [0.0, 1.0, 1.0]}}, r"config key training.q_grid: .* non-unique"),
+        ({"training": {"q_grid": [0.0, -1.0]}}, r"config key training.q_grid\[1\]"),
+    ],
+)
+def test_inconsistent_values_are_refused_naming_the_key(config, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config)

@@ -190,6 +190,44 @@ def test_resumed_training_equals_uninterrupted(small_samples, tmp_path):
     assert len(again.history) == 4
 
 
+def test_checkpoint_of_another_run_is_not_resumed(small_samples, tmp_path, caplog):
+    """A finished checkpoint whose targets differ from this run's is ignored: the run trains
+    afresh (weights equal a run without any checkpoint) and the log names the reason."""
+    settings = TrainingSettings(epochs=3, batch_size=2, learning_rate=5e-3, seed=7)
+    train_set, valid_set = small_samples[:4], small_samples[4:]
+    checkpoint = tmp_path / "member_0.pt"
+    first = train(scratch_model(ELEMENTS, TINY, train_set, seed=1), train_set, valid_set, settings,
+                  checkpoint=checkpoint)
+    changed = list(train_set)
+    t = changed[0].targets
+    changed[0] = replace(changed[0], targets=replace(t, energy=t.energy + 0.5))
+    fresh = train(scratch_model(ELEMENTS, TINY, changed, seed=1), changed, valid_set, settings)
+    with caplog.at_level("WARNING", logger="ionnp.training"):
+        again = train(scratch_model(ELEMENTS, TINY, changed, seed=1), changed, valid_set, settings,
+                      checkpoint=checkpoint)
+    assert "ignoring checkpoint" in caplog.text and "data" in caplog.text
+    assert "settings" not in caplog.text.split("its ")[1].split(" differ")[0]
+    weights = lambda r: [v for v in r.model.state_dict().values() if isinstance(v, torch.Tensor)]  # noqa: E731
+    assert any(not torch.equal(a, b) for a, b in zip(weights(first), weights(again)))
+    assert all(torch.equal(a, b) for a, b in zip(weights(fresh), weights(again)))
+    # Other settings (here the epochs) are named as well.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ionnp.training"):
+        train(scratch_model(ELEMENTS, TINY, changed, seed=1), changed, valid_set,
+              replace(settings, epochs=4), checkpoint=checkpoint)
+    assert "its settings differ" in caplog.text
+
+
+def test_same_seed_trains_the_same_weights(small_samples):
+    """Same data, settings and seed give bit-identical weights (deterministic CPU training)."""
+    settings = TrainingSettings(epochs=3, batch_size=2, learning_rate=5e-3, seed=3)
+    runs = [train(scratch_model(ELEMENTS, TINY, small_samples[:4], seed=2), small_samples[:4],
+                  small_samples[4:], settings) for _ in range(2)]
+    a, b = (r.model.state_dict() for r in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a if isinstance(a[k], torch.Tensor))
+    assert runs[0].history.drop(columns="time_s").equals(runs[1].history.drop(columns="time_s"))
+
+
 def test_early_stopping_keeps_the_best_weights(small_samples):
     model = scratch_model(ELEMENTS, TINY, small_samples[:4], seed=0)
     before = {k: v.clone() for k, v in model.state_dict().items() if isinstance(v, torch.Tensor)}

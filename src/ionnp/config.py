@@ -118,6 +118,22 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
         )
 
     dft = config["dft"]
+    fractions = dft["split"]
+    if abs(sum(fractions.values()) - 1.0) > 1e-6:
+        raise ConfigError(f"config key dft.split: fractions {dict(fractions)} add up to "
+                          f"{sum(fractions.values()):g}, not 1")
+    charges = config["charges"]
+    if charges["q_min"] >= charges["q_max"]:
+        raise ConfigError(f"config key charges.q_min: {charges['q_min']} must be below "
+                          f"charges.q_max = {charges['q_max']}")
+    if charges["q_step"] > charges["q_max"] - charges["q_min"]:
+        raise ConfigError(f"config key charges.q_step: {charges['q_step']} leaves no second point "
+                          f"between charges.q_min = {charges['q_min']} and q_max = {charges['q_max']}")
+    model_cutoff = config["model"]["descriptors"]["cutoff"]
+    if charges["basis"]["cutoff"] != model_cutoff:
+        raise ConfigError(f"config key charges.basis.cutoff: {charges['basis']['cutoff']} Å differs "
+                          f"from model.descriptors.cutoff = {model_cutoff} Å; the scan must judge "
+                          "what a short-range model of the NNP's range can learn")
     if dft["pseudo_dir"] is not None:
         missing = [e for e in config["potential"]["charges"] if e not in dft["pseudopotentials"]]
         if missing:

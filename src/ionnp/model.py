@@ -1,14 +1,17 @@
 """The neural network potential: short-range per-element networks plus an effective-charge
 Coulomb term, with forces and stress by autograd.
 
-    E = mean_k E_NN,k + q² E_C(1),    E_NN,k = Σ_i ε_k(G_i),    ε_k(G_i) = s_{Z_i} + a·MLP_{k,Z_i}(x_i)
+    E = mean_k E_NN,k + E_core + q² E_C(1),    E_NN,k = Σ_i ε_k(G_i),    ε_k(G_i) = s_{Z_i} + a·MLP_{k,Z_i}(x_i)
 
 G_i are the ANI-style symmetry functions of :mod:`ionnp.descriptors`, x_i = (G_i − μ_Z)/σ_Z
 their per-element standardisation (μ, σ set from training data and stored as buffers),
 s_Z a per-element energy shift and a an energy scale (buffers, set from the training
 labels), MLP_{k,Z} the network of element Z in ensemble member k. E_C(1) is the Ewald energy
 of unit charges ±1 (:func:`ionnp.coulomb.coulomb`), so the Coulomb term is added back
-analytically and exactly: E_C(q) = q² E_C(1) (DESIGN §2, effective charge).
+analytically and exactly: E_C(q) = q² E_C(1) (docs/method.md, effective charge). E_core is a
+fixed ZBL repulsion switched on only below the shortest contacts of the training data
+(:mod:`ionnp.core_repulsion`), so that no model can let atoms collapse; its radii are buffers set
+with the normalisation and travel in the model file.
 
 Forces are F = −∂E/∂r. The stress is σ = (1/V) ∂E/∂ε for a symmetric strain ε that deforms
 positions and cell together (r → r(1+ε), cell → cell(1+ε)): ASE's sign (positive under
@@ -36,13 +39,14 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from ionnp.core_repulsion import element_numbers, pair_core_energy
 from ionnp.coulomb import CoulombResult, coulomb
 from ionnp.descriptors import DescriptorSettings, Neighbors, SymmetryFunctions, neighbor_list
 from ionnp.io import atomic_path
 
 #: Written into every model file; :meth:`NNPotential.load` refuses other formats.
 FILE_FORMAT = "ionnp.nnp"
-FILE_VERSION = 1
+FILE_VERSION = 2  # 2: core repulsion radii in every member
 
 #: Activations the networks may use (all smooth, so forces and stress are continuous).
 ACTIVATIONS: dict[str, Callable[[], torch.nn.Module]] = {
@@ -71,12 +75,15 @@ class ModelSettings:
         hidden_layers: widths of the hidden layers of each per-element network.
         activation: one of :data:`ACTIVATIONS`.
         ensemble_size: K, the number of independently trained short-range models.
+        core_width: Å over which the core repulsion fades out below the shortest training
+            contact of each pair (:mod:`ionnp.core_repulsion`); 0 switches it off.
     """
 
     descriptors: DescriptorSettings = field(default_factory=DescriptorSettings)
     hidden_layers: tuple[int, ...] = (64, 64)
     activation: str = "celu"
     ensemble_size: int = 4
+    core_width: float = 0.5
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
@@ -85,6 +92,8 @@ class ModelSettings:
             raise ValueError(f"hidden_layers must be positive widths, not {self.hidden_layers}")
         if self.ensemble_size < 1:
             raise ValueError(f"ensemble_size must be ≥ 1, not {self.ensemble_size}")
+        if self.core_width < 0:
+            raise ValueError(f"core_width must be ≥ 0 Å, not {self.core_width}")
         object.__setattr__(self, "hidden_layers", tuple(int(w) for w in self.hidden_layers))
 
     @classmethod
@@ -231,6 +240,12 @@ class _Geometry:
         self.identity = torch.eye(3, dtype=dtype)
         self.volumes = graph.volumes.to(dtype)
 
+    def distances(self) -> torch.Tensor:
+        """(P,) pair distances |r_j − r_i + shift| (Å) of the (deformed) structure."""
+        i, j = self.neighbors.i, self.neighbors.j
+        vectors = self.deformed_positions[j] - self.deformed_positions[i] + self.neighbors.shifts
+        return torch.linalg.vector_norm(vectors, dim=1)
+
     @property
     def leaves(self) -> list[torch.Tensor]:
         return [t for t in (self.positions, self.strain) if t is not None and t.requires_grad]
@@ -291,6 +306,11 @@ class ShortRangeModel(torch.nn.Module):
         self.register_buffer("feature_mean", torch.zeros(n_elements, n_features))
         self.register_buffer("feature_std", torch.ones(n_elements, n_features))
         self.register_buffer("energy_scale", torch.ones(()))
+        # Core repulsion per species pair (Å): full ZBL below the onset, none above the cutoff;
+        # cutoff 0 (the state before fit_normalisation) means no core term.
+        self.register_buffer("atomic_numbers", element_numbers(self.elements).to(torch.float32))
+        self.register_buffer("core_onset", torch.zeros(n_elements, n_elements))
+        self.register_buffer("core_cutoff", torch.zeros(n_elements, n_elements))
         # Per-element shifts stay float64 whatever the model's dtype (DFT energies are large;
         # float32 would round them to meV): kept as extra state, not as a buffer.
         self.energy_shift = torch.zeros(n_elements, dtype=torch.float64)
@@ -337,6 +357,17 @@ class ShortRangeModel(torch.nn.Module):
             return out
         return self.energy_shift[species] + out.to(torch.float64)
 
+    def core_energies(self, geometry: _Geometry, species: torch.Tensor) -> torch.Tensor:
+        """(N,) per-atom core repulsion (eV): half of each pair's V_ZBL·S (model dtype)."""
+        i, j = geometry.neighbors.i, geometry.neighbors.j
+        out = torch.zeros(len(species), dtype=self.dtype)
+        if not bool((self.core_cutoff > 0).any()) or len(i) == 0:
+            return out
+        a, b = species[i], species[j]
+        pair = pair_core_energy(geometry.distances(), self.atomic_numbers[a], self.atomic_numbers[b],
+                                self.core_onset[a, b], self.core_cutoff[a, b])
+        return out.index_add(0, i, 0.5 * pair)
+
     def shift_energies(self, graph: Graph) -> torch.Tensor:
         """(B,) Σ_i s_{Z_i} per structure, float64: the part of E that is not learned."""
         return torch.zeros(graph.n_structures, dtype=torch.float64).index_add(
@@ -353,6 +384,7 @@ class ShortRangeModel(torch.nn.Module):
             geometry = _Geometry(graph, self.dtype, forces, stress)
             energies = self.atomic_energies(self.features(geometry, graph.species), graph.species,
                                             shifted=shifted)
+            energies = energies + self.core_energies(geometry, graph.species).to(energies.dtype)
             energy = torch.zeros(graph.n_structures, dtype=energies.dtype).index_add(
                 0, graph.batch, energies)
             f, s = geometry.derivatives(energy.sum(), forces=forces, stress=stress,
@@ -390,7 +422,9 @@ class ShortRangeModel(torch.nn.Module):
                 scale = the standard deviation of the rest.
 
         Feature standard deviations are floored at :data:`STD_FLOOR` times their mean over
-        the element's features; features an element never sees keep mean 0 and std 1.
+        the element's features; features an element never sees keep mean 0 and std 1. The core
+        repulsion of each species pair ends at the pair's shortest distance in ``graphs`` and is
+        full ``settings.core_width`` Å below it (no core for a pair the graphs never hold).
         """
         graphs = [graphs] if isinstance(graphs, Graph) else list(graphs)
         n_elements, n_features = self.feature_mean.shape
@@ -399,9 +433,13 @@ class ShortRangeModel(torch.nn.Module):
         pivot = None  # a reference mean against cancellation in the sums of squares
         total = torch.zeros(n_elements, n_features, dtype=torch.float64)
         square = torch.zeros(n_elements, n_features, dtype=torch.float64)
+        shortest = torch.full((n_elements, n_elements), float("inf"), dtype=torch.float64)
         for chunk in _chunks(graphs, max_atoms):
             graph = Graph.collate(chunk)
             geometry = _Geometry(graph, torch.float64, False, False)
+            pair_species = graph.species[geometry.neighbors.i] * n_elements + graph.species[geometry.neighbors.j]
+            flat = shortest.view(-1)
+            flat.scatter_reduce_(0, pair_species, geometry.distances(), reduce="amin")
             features = descriptor(geometry.deformed_positions, geometry.identity, graph.species,
                                   geometry.neighbors)
             if pivot is None:
@@ -444,6 +482,10 @@ class ShortRangeModel(torch.nn.Module):
         self.feature_std.copy_(std)
         self.energy_shift = shift
         self.energy_scale.copy_(scale)
+        seen = torch.isfinite(shortest) & (self.settings.core_width > 0)
+        self.core_cutoff.copy_(torch.where(seen, shortest, torch.zeros_like(shortest)))
+        self.core_onset.copy_(torch.where(seen, (shortest - self.settings.core_width).clamp(min=0.0),
+                                          torch.zeros_like(shortest)))
 
 
 def _chunks(graphs: Sequence[Graph], max_atoms: int) -> Iterator[list[Graph]]:
@@ -613,6 +655,7 @@ class NNPotential(torch.nn.Module):
             geometry = _Geometry(graph, self.dtype, forces, stress)
             features = self.members[0].features(geometry, graph.species)
             energies = torch.stack([m.atomic_energies(features, graph.species)
+                                    + m.core_energies(geometry, graph.species).to(torch.float64)
                                     for m in self.members])  # (K, N)
             energy = torch.zeros(len(self.members), graph.n_structures,
                                  dtype=energies.dtype).index_add(1, graph.batch, energies)
@@ -699,9 +742,10 @@ class NNPotential(torch.nn.Module):
         payload = torch.load(path, weights_only=True, map_location="cpu")
         if payload.get("format") != FILE_FORMAT:
             raise ValueError(f"{path}: not an ionnp model file")
-        if payload["version"] > FILE_VERSION:
-            raise ValueError(f"{path}: model file version {payload['version']} is newer than "
-                             f"this ionnp ({FILE_VERSION})")
+        if payload["version"] != FILE_VERSION:
+            age = "newer" if payload["version"] > FILE_VERSION else "older"
+            raise ValueError(f"{path}: model file version {payload['version']} is {age} than this "
+                             f"ionnp's ({FILE_VERSION}); retrain it with this version")
         settings = settings_from_dict(payload["settings"])
         dtype = getattr(torch, payload["dtype"])
         members = []

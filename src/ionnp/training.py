@@ -19,16 +19,22 @@ lacks are left out for that structure.
 
 The loop: AdamW, ReduceLROnPlateau on the validation loss, early stopping, the best weights
 (lowest validation loss) kept and returned. Every epoch ends by writing a checkpoint (model,
-optimizer, scheduler, history, best weights); :func:`train` given an existing checkpoint
-continues from it. The batches of epoch e are a permutation drawn from a generator seeded by
-(seed, e), so a resumed run repeats an uninterrupted one exactly.
+optimizer, scheduler, history, best weights) with the fingerprint of what produced it
+(:func:`training_fingerprint`: settings, model settings, elements, the samples' structures and
+targets, the start weights); :func:`train` given a checkpoint continues from it only if the
+fingerprint matches, and otherwise starts afresh and logs which part differs. The batches of
+epoch e are a permutation drawn from a generator seeded by (seed, e), so a resumed run repeats
+an uninterrupted one exactly.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -412,6 +418,59 @@ def finetune_model(pretrained: ShortRangeModel, samples: Sequence[Sample]) -> Sh
 
 
 # --------------------------------------------------------------------------------------------
+# Checkpoint fingerprints.
+
+
+def _digest(*arrays: Any) -> str:
+    """SHA-256 of arrays and tensors (values, dtypes and shapes), in order; None counts too."""
+    h = hashlib.sha256()
+    for a in arrays:
+        if a is None:
+            h.update(b"none")
+            continue
+        a = np.ascontiguousarray(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _samples_digest(samples: Sequence[Sample]) -> str:
+    parts: list[Any] = []
+    for s in samples:
+        g, t = s.graph, s.targets
+        parts += [g.positions, g.cells, g.species, np.array([t.energy]), t.forces, t.stress,
+                  t.energies]
+    return _digest(*parts)
+
+
+def training_fingerprint(model: ShortRangeModel, train_set: Sequence[Sample],
+                         valid_set: Sequence[Sample], settings: TrainingSettings) -> dict[str, str]:
+    """What a training run depends on, part by part (each a SHA-256 hex digest):
+    ``settings`` (the optimisation and loss), ``model`` (architecture and elements), ``data``
+    (structures and targets of the training and validation sets, in order) and ``start`` (the
+    start weights, normalisation and energy shift). A checkpoint resumes only the run whose
+    fingerprint it carries."""
+    def text(obj: Any) -> str:
+        return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+    state = clone_state(model)
+    start = _digest(*[state[k] for k in sorted(state) if isinstance(state[k], torch.Tensor)],
+                    model.energy_shift)
+    return {
+        "settings": text(asdict(settings)),
+        "model": text({"settings": model.settings.to_dict(), "elements": list(model.elements),
+                       "dtype": str(model.dtype)}),
+        "data": text([_samples_digest(train_set), _samples_digest(valid_set)]),
+        "start": start,
+    }
+
+
+def remove_checkpoints(directory: str | os.PathLike) -> None:
+    """Delete a checkpoint folder once the model it led to is saved (no stale state remains)."""
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
 # The loop.
 
 
@@ -443,7 +502,9 @@ def train(
         train_set, valid_set: samples; an empty ``valid_set`` uses the training loss for
             the scheduler, early stopping and the best weights.
         settings: optimisation and loss; ``settings.freeze`` is applied here.
-        checkpoint: file written after every epoch; if it exists, training resumes from it.
+        checkpoint: file written after every epoch; if it exists and carries this run's
+            :func:`training_fingerprint`, training resumes from it; a checkpoint of another run
+            is ignored (and overwritten), and the log says which part differs.
         progress: show a tqdm bar over epochs (else one log line per epoch).
         callback: called after every epoch (and its checkpoint) with the epoch and its
             history row; an exception raised there stops training (resumable).
@@ -451,6 +512,7 @@ def train(
     """
     if not train_set:
         raise ValueError("empty training set")
+    fingerprint = training_fingerprint(model, train_set, valid_set, settings)
     if settings.freeze:
         freeze_layers(model, settings.freeze)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -460,8 +522,8 @@ def train(
         optimizer, factor=settings.lr_factor, patience=settings.lr_patience, min_lr=settings.min_lr)
     state = dict(epoch=0, best_loss=float("inf"), best_epoch=0, best_state=None, since_best=0,
                  history=[], stopped_early=False)
-    if checkpoint is not None and Path(checkpoint).exists():
-        saved = torch.load(checkpoint, weights_only=True)
+    saved = _read_checkpoint(checkpoint, fingerprint, name)
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -504,7 +566,7 @@ def train(
         if state["since_best"] >= settings.early_stopping:
             state["stopped_early"] = True
         if checkpoint is not None:
-            _write_checkpoint(checkpoint, model, optimizer, scheduler, state, settings)
+            _write_checkpoint(checkpoint, model, optimizer, scheduler, state, fingerprint)
         if not progress:
             log.info("%s: epoch %d lr %.2e loss %.3e/%s E %.2f F %.1f σ %.3f (valid; meV/atom, "
                      "meV/Å, GPa)", name, epoch, row["lr"], row["train_loss"],
@@ -524,12 +586,31 @@ def train(
                        state["stopped_early"])
 
 
+def _read_checkpoint(path: str | os.PathLike | None, fingerprint: Mapping[str, str],
+                     name: str) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it exists and carries ``fingerprint``; else None (and a
+    log line naming the parts that differ)."""
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        saved = torch.load(path, weights_only=True)
+    except Exception as error:  # a truncated or foreign file: start afresh, say so
+        log.warning("%s: ignoring unreadable checkpoint %s (%s)", name, path, error)
+        return None
+    stored = saved.get("fingerprint", {})
+    differ = sorted(k for k in fingerprint if stored.get(k) != fingerprint[k])
+    if differ:
+        log.warning("%s: ignoring checkpoint %s, written by another training run: its %s "
+                    "differ from this run's; starting afresh", name, path, ", ".join(differ))
+        return None
+    return saved
+
+
 def _write_checkpoint(path: str | os.PathLike, model: ShortRangeModel,
                       optimizer: torch.optim.Optimizer, scheduler: Any, state: dict[str, Any],
-                      settings: TrainingSettings) -> None:
+                      fingerprint: Mapping[str, str]) -> None:
     payload = dict(state, model=clone_state(model), optimizer=optimizer.state_dict(),
-                   scheduler=scheduler.state_dict(), settings=asdict(settings),
-                   model_settings=model.settings.to_dict(), elements=list(model.elements))
+                   scheduler=scheduler.state_dict(), fingerprint=dict(fingerprint))
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -580,6 +661,6 @@ def train_ensemble(
 __all__ = [
     "LAYER_NAMES", "Sample", "Targets", "TrainResult", "TrainingSettings", "evaluate",
     "finetune_model", "finetune_samples", "finetune_targets", "freeze_layers", "make_samples",
-    "pretrain_samples", "pretrain_targets", "refit_energy_shift", "scratch_model", "split",
-    "train", "train_ensemble", "train_step",
+    "pretrain_samples", "pretrain_targets", "refit_energy_shift", "remove_checkpoints",
+    "scratch_model", "split", "train", "train_ensemble", "train_step", "training_fingerprint",
 ]

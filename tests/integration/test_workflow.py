@@ -26,7 +26,7 @@ def test_dry_run_lists_every_job(workdir):
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
-                                         "charge_scan": 1, "pretrain": 1, "finetune": 7,
+                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain": 1, "finetune": 7,
                                          "evaluate": 1, "md": 1, "eos_dft": 2, "eos": 1,
                                          "all": 1}
     assert not (workdir / "results").exists()

@@ -1,4 +1,4 @@
-# Effective charges: one Ewald pass at unit charges, then the training-free scan over q.
+# Effective charges: one Ewald pass at unit charges, the training-free scan over q, its plot.
 
 
 rule coulomb:
@@ -26,15 +26,10 @@ rule charge_scan:
             caption="../report/charge_scan_table.rst",
             category="5. Effective charge",
         ),
-        plot=report(
-            "results/charges/scan.png",
-            caption="../report/charge_scan.rst",
-            category="5. Effective charge",
-        ),
         q_eff="results/charges/q_eff.json",
         residual="results/charges/residual_q_eff.extxyz",
     params:
-        charges=config["charges"],
+        scan=charge_scan_settings(),
         seed=config["seed"],
     log:
         "logs/charges/scan.log",
@@ -42,3 +37,24 @@ rule charge_scan:
         "../../envs/ionnp.yaml"
     script:
         "../scripts/charge_scan.py"
+
+
+rule charge_scan_plot:
+    input:
+        table="results/charges/scan.csv",
+        q_eff="results/charges/q_eff.json",
+    output:
+        plot=report(
+            "results/charges/scan.png",
+            caption="../report/charge_scan.rst",
+            category="5. Effective charge",
+        ),
+    params:
+        epsilon_inf=config["charges"]["epsilon_inf"],
+        bader_charge=config["charges"]["bader_charge"],
+    log:
+        "logs/charges/scan_plot.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/charge_scan_plot.py"

@@ -49,6 +49,16 @@ def sampling_runs():
     )
 
 
+def sampling_run_settings():
+    """The sampling keys one metadynamics run reads (ionnp.sampling.RunSettings), not the grid
+    (phases, temperatures, pressures, walkers, supercells): adding a temperature schedules only
+    the new runs and what depends on the pool."""
+    section = config["sampling"]
+    keys = ("timestep_fs", "steps", "write_every", "thermostat_damping_fs", "barostat_damping_fs",
+            "kspace_accuracy", "max_temperature_factor", "metadynamics")
+    return {key: section[key] for key in keys}
+
+
 def sampling_supercell(wildcards):
     """Repetition of the prototype cell sampled for this run's phase."""
     return config["sampling"]["supercell"][wildcards.phase]
@@ -87,6 +97,13 @@ def pseudopotential_source(wildcards):
     if dft["pseudo_dir"] is None:
         return None
     return os.path.join(dft["pseudo_dir"], dft["pseudopotentials"][wildcards.element])
+
+
+def charge_scan_settings():
+    """The charges keys the scan reads; the plot-only markers (epsilon_inf, bader_charge) go to
+    rule charge_scan_plot, so editing them redraws the figure and retrains nothing."""
+    markers = ("epsilon_inf", "bader_charge")
+    return {key: value for key, value in config["charges"].items() if key not in markers}
 
 
 wildcard_constraints:

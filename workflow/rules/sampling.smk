@@ -15,7 +15,7 @@ rule sample:
         ),
     params:
         potential=config["potential"],
-        sampling=config["sampling"],
+        sampling=sampling_run_settings(),
         supercell=sampling_supercell,
         seed=run_seed,
     log:

@@ -3,7 +3,6 @@
 import _ionnp_path  # noqa: F401
 
 import json
-import math
 
 from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -12,12 +11,10 @@ from ionnp.coulomb import read_results
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
-from ionnp.plots import plot_charge_scan
 
 log = log_to_file(snakemake.log[0])
-section = dict(snakemake.params.charges)
+section = dict(snakemake.params.scan)
 method = section.pop("method")
-eps_inf, bader = section.pop("epsilon_inf"), section.pop("bader_charge")
 settings = ScanSettings.from_config({**section, "seed": snakemake.params.seed})
 frames = read_frames(snakemake.input.dataset)
 unit = read_results(snakemake.input.coulomb)
@@ -31,8 +28,6 @@ with atomic_path(snakemake.output.table) as tmp:
 with atomic_path(snakemake.output.q_eff) as tmp:
     tmp.write_text(json.dumps({"q_eff": q_eff, "method": method, "n_structures": len(structures),
                                "metrics": metrics}, indent=1))
-plot_charge_scan(table, q_eff, {"2/ε∞": 2 / eps_inf, "2/√ε∞": 2 / math.sqrt(eps_inf), "Bader": bader},
-                 snakemake.output.plot)
 residual = []
 for atoms, c in zip(frames, unit):
     r = atoms.copy()

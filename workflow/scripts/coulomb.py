@@ -2,14 +2,14 @@
 
 import _ionnp_path  # noqa: F401
 
-import torch
 
 from ionnp.coulomb import coulomb, unit_charges, write_results
 from ionnp.frames import iter_frames
 from ionnp.logs import log_to_file
+from ionnp.runtime import configure_torch
 
 log = log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+configure_torch(snakemake.threads)
 results = [coulomb(atoms, unit_charges(atoms)) for atoms in iter_frames(snakemake.input.dataset)]
 write_results(snakemake.output.coulomb, results)
 log.info("unit-charge Coulomb of %d structures", len(results))

@@ -3,16 +3,16 @@
 import _ionnp_path  # noqa: F401
 
 import numpy as np
-import torch
 
 from ionnp.descriptors import DescriptorSettings
 from ionnp.distill import structure_features
 from ionnp.frames import iter_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
+from ionnp.runtime import configure_torch
 
 log = log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+configure_torch(snakemake.threads)
 settings = DescriptorSettings.from_config(snakemake.params.descriptors)
 features = structure_features(iter_frames(snakemake.input.pool), settings, snakemake.params.elements)
 with atomic_path(snakemake.output.features) as tmp:

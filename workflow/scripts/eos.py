@@ -6,7 +6,6 @@ import _ionnp_path  # noqa: F401
 import json
 
 import pandas as pd
-import torch
 from ase.units import GPa
 
 from ionnp.calculator import IonnpCalculator
@@ -15,11 +14,12 @@ from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.lammps_engine import evaluate
 from ionnp.logs import log_to_file
+from ionnp.runtime import configure_torch
 from ionnp.plots import plot_eos
 from ionnp.potential import RigidIonPotential
 
 log = log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+configure_torch(snakemake.threads)
 params, out = snakemake.params, snakemake.output
 phases = params.eos["phases"]
 nnp = IonnpCalculator(snakemake.input.model, spread=False)

@@ -7,7 +7,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from ase.units import GPa
 
 from ionnp.coulomb import read_results
@@ -15,10 +14,11 @@ from ionnp.evaluation import empirical_predictions, evaluate_variant, prediction
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
+from ionnp.runtime import configure_torch
 from ionnp.model import NNPotential
 
 log = log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+configure_torch(snakemake.threads)
 out = snakemake.output
 frames = read_frames(snakemake.input.dataset)
 units = read_results(snakemake.input.coulomb)

@@ -6,18 +6,18 @@ import json
 from dataclasses import replace
 
 import pandas as pd
-import torch
 
 from ionnp.coulomb import read_results
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
+from ionnp.runtime import configure_torch
 from ionnp.model import ModelSettings, NNPotential
 from ionnp.plots import plot_learning_curves
-from ionnp.training import TrainingSettings, finetune_samples, train_ensemble
+from ionnp.training import TrainingSettings, remove_checkpoints, finetune_samples, train_ensemble
 
 log = log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+configure_torch(snakemake.threads)
 params, out, w = snakemake.params, snakemake.output, snakemake.wildcards
 q = json.loads(open(snakemake.input.q_eff).read())["q_eff"] if w.q == "eff" else float(w.q)
 pretrained = NNPotential.load(snakemake.input.pretrained) if w.start == "finetune" else None
@@ -34,6 +34,7 @@ log.info("%s at q = %.4f e: %d train, %d valid structures", w.start, q, len(trai
 potential, histories = train_ensemble(elements, model_settings, settings, train_set, valid_set,
                                       pretrained=pretrained, charge=q, checkpoint_dir=params.checkpoints)
 potential.save(out.model, metadata={"stage": w.start, "q": q})
+remove_checkpoints(params.checkpoints)  # the model is saved: no stale state stays behind
 with atomic_path(out.history) as tmp:
     pd.concat(histories).to_csv(tmp, index=False)
 plot_learning_curves(histories, out.curve, f"{w.start} at q = {q:.3f} e (DFT residuals)")

@@ -6,16 +6,16 @@ import json
 
 import ase.io
 import matplotlib.pyplot as plt
-import torch
 
 from ionnp.calculator import IonnpCalculator
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
+from ionnp.runtime import configure_torch
 from ionnp.md import compression, lammps_compression, lammps_nve_drift, nve_drift, relax
 from ionnp.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+configure_torch(snakemake.threads)
 md, out = snakemake.params.md, snakemake.output
 start = repeat(ase.io.read(snakemake.input.start), md["supercell"])
 start.calc = IonnpCalculator(snakemake.input.model, spread=False)
