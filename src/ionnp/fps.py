@@ -30,8 +30,12 @@ def standardise(features: np.ndarray) -> np.ndarray:
     return (features - features.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
-def farthest_point_sampling(features: np.ndarray, n_select: int, chunk_size: int = 65536) -> FpsResult:
+def farthest_point_sampling(features: np.ndarray, n_select: int, chunk_size: int = 65536, *,
+                            central_first: bool = False) -> FpsResult:
     """Pick ``n_select`` rows of ``features`` (shape (n, d)) by exact FPS (Euclidean).
+
+    The first pick is the row farthest from the mean, or with ``central_first`` the row nearest
+    to it (a typical member first: what a small budget per stratum wants).
 
     Raises:
         ValueError: ``n_select`` exceeds the number of rows.
@@ -54,7 +58,7 @@ def farthest_point_sampling(features: np.ndarray, n_select: int, chunk_size: int
     indices = np.empty(n_select, dtype=np.int64)
     distances = np.empty(n_select)
     for k in range(n_select):
-        pick = int(np.argmax(min_distance))
+        pick = int(np.argmin(min_distance) if k == 0 and central_first else np.argmax(min_distance))
         indices[k], distances[k] = pick, np.sqrt(min_distance[pick])
         if k == 0:
             min_distance = np.full(n, np.inf)

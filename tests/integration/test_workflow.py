@@ -149,13 +149,21 @@ def test_dft_dataset(campaign):
 
     frames = read_frames(campaign / "results/dft/dataset.db")
     failed = pd.read_csv(campaign / "results/dft/failed.csv")
-    assert len(frames) + len(failed) == 16 and len(failed) <= 1
+    # 16 sampled structures and the equation-of-state cells: 2 phases × 6 volumes.
+    assert len(frames) + len(failed) == 16 + 12 and len(failed) <= 1
     for atoms in frames:
         assert abs(atoms.get_forces().sum(axis=0)).max() < 1e-2
         assert atoms.get_potential_energy() / len(atoms) < -1000  # eV, all-electron-like scale of US PPs
         assert "emp_energy" in atoms.info and atoms.info["dft_code"].startswith("PWSCF")
     split = pd.read_csv(campaign / "results/dft/split.csv")
     assert set(split.split) <= {"train", "valid", "test"} and (split.split == "train").sum() >= len(split) // 2
+    eos = split[split.source == "eos"]
+    assert set(eos.phase) == {"wurtzite", "rocksalt"}
+    assert (eos.groupby("phase").split.value_counts().unstack() == 3).all().all()  # alternate volumes
+    sampled = split[split.source == "sampling"].merge(
+        pd.read_csv(campaign / "results/pool_index.csv"), left_on="pool_index", right_on="frame")
+    assert (sampled.pressure_gpa <= 40).all()  # distill.max_pressure_gpa
+    assert set(sampled.phase_x) == {"wurtzite", "zincblende", "rocksalt", "hmgo"}
 
 
 @pytest.mark.slow

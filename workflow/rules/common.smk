@@ -91,6 +91,13 @@ def dft_calculation():
     return {key: config["dft"][key] for key in keys}
 
 
+def eos_training_files(suffix):
+    """The equation-of-state pw.x results that join the DFT dataset (dft.eos_in_training)."""
+    if not config["dft"]["eos_in_training"]:
+        return []
+    return expand("results/eos/{phase}_dft.{suffix}", phase=config["eos"]["phases"], suffix=suffix)
+
+
 def pseudopotential_source(wildcards):
     """The user's UPF file for this element, or None to generate one with ld1.x."""
     dft = config["dft"]

@@ -43,6 +43,8 @@ rule dft_dataset:
     input:
         frames=expand("results/dft/shard_{k}.db", k=dft_shard_indices()),
         status=expand("results/dft/shard_{k}.status.json", k=dft_shard_indices()),
+        eos=eos_training_files("db"),
+        eos_status=eos_training_files("status.json"),
     output:
         dataset="results/dft/dataset.db",
         extxyz="results/dft/dataset.extxyz",
@@ -56,6 +58,7 @@ rule dft_dataset:
         max_failed_fraction=config["dft"]["max_failed_fraction"],
         split=config["dft"]["split"],
         seed=config["seed"],
+        potential=config["potential"],
     log:
         "logs/dft/dataset.log",
     conda:

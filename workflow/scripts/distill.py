@@ -5,7 +5,7 @@ import _ionnp_path  # noqa: F401
 import numpy as np
 import pandas as pd
 
-from ionnp.distill import select, shards
+from ionnp.distill import select, select_stratified, shards, shortest_distance
 from ionnp.fps import standardise
 from ionnp.frames import read_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz
@@ -18,7 +18,16 @@ pool = read_frames(snakemake.input.pool)
 for index, atoms in enumerate(pool):
     atoms.info["pool_index"] = index
 features = np.load(snakemake.input.features)
-selection = select(features, settings["n_pretrain"], settings["n_dft"])
+if settings["method"] == "stratified":
+    strata = [(a.info["phase"], a.info["run_temperature_k"], a.info["run_pressure_gpa"]) for a in pool]
+    max_pressure, min_contact = settings["max_pressure_gpa"], settings["min_contact"]
+    eligible = np.array([(max_pressure is None or a.info["pressure_gpa"] <= max_pressure)
+                         and (min_contact is None or shortest_distance(a) >= min_contact) for a in pool])
+    log.info("stratified: %d of %d pool frames within the caps (P ≤ %s GPa, contacts ≥ %s Å)",
+             eligible.sum(), len(pool), max_pressure, min_contact)
+    selection = select_stratified(features, strata, eligible, settings["n_pretrain"], settings["n_dft"])
+else:
+    selection = select(features, settings["n_pretrain"], settings["n_dft"])
 
 pretrain = [pool[i] for i in selection.pretrain.indices]
 write_frames(out.pretrain, pretrain)
