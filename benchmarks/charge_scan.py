@@ -42,11 +42,14 @@ from ionnp.charge_scan import (  # noqa: E402
     linear_system,
 )
 from ionnp.config import validate_config  # noqa: E402
-from ionnp.coulomb import coulomb, unit_charges  # noqa: E402
+from ionnp.chemistry import Chemistry  # noqa: E402
+from ionnp.coulomb import coulomb  # noqa: E402
 from ionnp.lammps_engine import evaluate  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
 from ionnp.prototypes import build  # noqa: E402
 from timing import timed  # noqa: E402
+
+ZNO = Chemistry("Zn", "O", 2.0)
 
 #: 16 atoms per cell.
 SUPERCELLS = {"wurtzite": (2, 2, 1), "zincblende": (2, 1, 1), "rocksalt": (2, 1, 1),
@@ -95,7 +98,7 @@ def main() -> None:
     labels = [evaluate(atoms, potential) for atoms in cells]
     settings = ScanSettings()
 
-    t_coulomb, units = timed(lambda: [coulomb(a, unit_charges(a)) for a in cells], args.repeats)
+    t_coulomb, units = timed(lambda: [coulomb(a, ZNO.unit_charges(a)) for a in cells], args.repeats)
     references = [ReferenceStructure(a, a.info["phase"], y.energy, y.forces, y.stress, u)
                   for a, y, u in zip(cells, labels, units, strict=True)]
     t_scan, table = timed(lambda: charge_scan(references, settings), args.repeats)

@@ -18,8 +18,11 @@ import torch
 import torchpme
 from ase.build import bulk
 
-from ionnp.coulomb import coulomb, unit_charges
+from ionnp.chemistry import Chemistry
+from ionnp.coulomb import coulomb
 from timing import timed
+
+ZNO = Chemistry("Zn", "O", 2.0)
 
 SIZES = {100: (5, 5, 2), 1000: (10, 10, 5), 10_000: (25, 20, 10)}
 
@@ -48,7 +51,7 @@ def main() -> None:
     print(f"{'':>6} {'(s)':>9} {'(s)':>9} {'':>9} {'(eV)':>13} {'(eV)':>11} {'(eV/Å)':>12}")
     for n_atoms, repeat in SIZES.items():
         atoms = rocksalt_zno(repeat)
-        q = unit_charges(atoms)
+        q = ZNO.unit_charges(atoms)
         repeats = 5 if n_atoms <= 100 else 3 if n_atoms <= 1000 else 1
         with_ewald = n_atoms <= args.ewald_max_atoms
         if with_ewald:
@@ -72,7 +75,7 @@ def main() -> None:
 
     atoms = bulk("ZnO", "rocksalt", a=4.28, cubic=True).repeat(2)
     atoms.rattle(0.05, seed=1)
-    q = unit_charges(atoms)
+    q = ZNO.unit_charges(atoms)
     scale = np.linspace(0.0, 2.0, 41)
     t_pass, unit = timed(lambda: coulomb(atoms, q), 20)
     t_rescale, _ = timed(lambda: [unit.scaled(s) for s in scale], 20)

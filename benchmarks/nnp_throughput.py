@@ -43,9 +43,12 @@ from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
 from ionnp.calculator import IonnpCalculator
-from ionnp.coulomb import coulomb, unit_charges
+from ionnp.chemistry import Chemistry
+from ionnp.coulomb import coulomb
 from ionnp.lammps_md import LammpsNNP
 from ionnp.model import ModelSettings, NNPotential, ShortRangeModel, build_graph
+
+ZNO = Chemistry("Zn", "O", 2.0)
 
 ELEMENTS = ("Zn", "O")
 
@@ -114,7 +117,7 @@ def ionnp_inference(atoms: Atoms, settings: ModelSettings, repeats: int) -> dict
                                             spread=spread)
 
     def coulomb_term() -> None:
-        coulomb(atoms, unit_charges(atoms), dtype=torch.float64)
+        coulomb(atoms, ZNO.unit_charges(atoms), dtype=torch.float64)
 
     graph_time = best_time(lambda: build_graph(atoms, ELEMENTS, single.cutoff), repeats)
     return {

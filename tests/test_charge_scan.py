@@ -23,9 +23,12 @@ from ionnp.charge_scan import (
     linear_system,
     pick_q,
 )
-from ionnp.coulomb import CoulombResult, coulomb, unit_charges
+from ionnp.chemistry import Chemistry
+from ionnp.coulomb import CoulombResult, coulomb
 from ionnp.lammps_engine import evaluate
 from ionnp.prototypes import relax, repeat
+
+ZNO = Chemistry("Zn", "O", 2.0)
 
 torch.set_num_threads(1)
 
@@ -208,7 +211,7 @@ def frames(potential) -> list[Atoms]:
 
 @pytest.fixture(scope="module")
 def unit_coulomb(frames) -> list[CoulombResult]:
-    return [coulomb(atoms, unit_charges(atoms)) for atoms in frames]
+    return [coulomb(atoms, ZNO.unit_charges(atoms)) for atoms in frames]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,10 @@ from ase.build import bulk
 import reference
 from reference import ewald_energy, strain_derivative
 
-from ionnp.coulomb import CoulombResult, coulomb, unit_charges
+from ionnp.chemistry import Chemistry
+from ionnp.coulomb import CoulombResult, coulomb
+
+ZNO = Chemistry("Zn", "O", 2.0)
 
 K_E = torchpme.prefactors.eV_A
 
@@ -42,7 +45,7 @@ def test_float32_matches_float64():
 @pytest.fixture(scope="module")
 def sheared_wurtzite() -> tuple[Atoms, np.ndarray]:
     atoms = reference.sheared_wurtzite()
-    return atoms, unit_charges(atoms)
+    return atoms, ZNO.unit_charges(atoms)
 
 
 def test_forces_are_finite_differences(sheared_wurtzite):
@@ -103,7 +106,7 @@ def test_charges_per_element_or_per_atom(sheared_wurtzite):
 def test_pme_agrees_with_ewald():
     atoms = bulk("ZnO", "rocksalt", a=4.28, cubic=True).repeat(5)
     atoms.rattle(0.05, seed=0)
-    q = unit_charges(atoms)
+    q = ZNO.unit_charges(atoms)
     ewald = coulomb(atoms, q, method="ewald")
     pme = coulomb(atoms, q, method="pme")
     # Documented for the default accuracy: |ΔE|/N ≤ 2e-8 eV, |ΔF| ≤ 1.3e-6 eV/Å, |Δσ| ≤ 2e-8 eV/Å³
@@ -123,17 +126,17 @@ def test_charged_cell_is_refused():
 def test_unknown_method_is_refused():
     atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2)
     with pytest.raises(ValueError, match="method"):
-        coulomb(atoms, unit_charges(atoms), method="p3m")
+        coulomb(atoms, ZNO.unit_charges(atoms), method="p3m")
 
 
 def test_results_round_trip(tmp_path):
     from ase.build import bulk
 
-    from ionnp.coulomb import coulomb, read_results, unit_charges, write_results
+    from ionnp.coulomb import coulomb, read_results, write_results
 
     cells = [bulk("ZnO", "rocksalt", a=4.3), bulk("ZnO", "rocksalt", a=4.3, cubic=True)]
     cells[1].rattle(0.05, seed=1)
-    results = [coulomb(a, unit_charges(a)) for a in cells]
+    results = [coulomb(a, ZNO.unit_charges(a)) for a in cells]
     write_results(tmp_path / "c.npz", results)
     back = read_results(tmp_path / "c.npz")
     for a, b in zip(results, back):

@@ -55,28 +55,22 @@ class CoulombResult:
         energy: total energy (eV).
         forces: −∂E/∂r, shape (N, 3) (eV/Å).
         stress: (1/V) ∂E/∂ε in Voigt order xx yy zz yz xz xy, shape (6,) (eV/Å³, ASE sign).
+        energies: per-atom energies q_i φ_i, shape (N,) (eV), summing to ``energy`` (one
+            partition of the Ewald energy: each atom's charge times the potential there, ½
+            included); None where not stored.
     """
 
     energy: float
     forces: np.ndarray
     stress: np.ndarray
+    energies: np.ndarray | None = None
 
     def scaled(self, factor: float) -> CoulombResult:
         """The result for all charges multiplied by ``factor``: everything scales as factor²."""
         factor2 = factor * factor
-        return CoulombResult(self.energy * factor2, self.forces * factor2, self.stress * factor2)
-
-
-def unit_charges(atoms: ase.Atoms, cation: str = "Zn", anion: str = "O") -> np.ndarray:
-    """Charges +1 on ``cation`` and −1 on ``anion`` (e), shape (N,); other elements refused."""
-    symbols = atoms.get_chemical_symbols()
-    unknown = set(symbols) - {cation, anion}
-    if unknown:
-        raise ValueError(
-            f"{_formula(atoms)}: no unit charge for {sorted(unknown)} "
-            f"(cation {cation}, anion {anion})"
-        )
-    return np.where(np.array(symbols) == cation, 1.0, -1.0)
+        energies = None if self.energies is None else self.energies * factor2
+        return CoulombResult(self.energy * factor2, self.forces * factor2, self.stress * factor2,
+                             energies)
 
 
 def coulomb(
@@ -235,33 +229,52 @@ def _evaluate(
     potentials = calculator(
         charges, cell, strained, pairs, torch.linalg.norm(vectors, dim=1), kvectors=kvectors
     )
-    energy = (charges * potentials).sum()
+    per_atom = (charges * potentials).squeeze(1)
+    energy = per_atom.sum()
     gradient, virial = torch.autograd.grad(energy, (positions, strain))
     stress = (0.5 * (virial + virial.T) / atoms.get_volume()).double().numpy()
     return CoulombResult(
         energy=float(energy.detach()),
         forces=-gradient.double().numpy(),
         stress=stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]],
+        energies=per_atom.detach().double().numpy(),
     )
 
 
-def write_results(path: str | os.PathLike, results: Sequence[CoulombResult]) -> None:
+def write_results(path: str | os.PathLike, results: Sequence[CoulombResult],
+                  metadata: Mapping[str, object] | None = None) -> None:
     """Store per-structure results (full precision, ``.npz``): energies (S,), stresses (S, 6),
-    forces concatenated (ΣN, 3) with ``offsets`` (S+1,) marking each structure's rows."""
+    forces (ΣN, 3) and per-atom energies (ΣN,) concatenated, with ``offsets`` (S+1,) marking
+    each structure's rows; ``metadata`` (e.g. the chemistry) as JSON text."""
+    import json
+
     from ionnp.io import atomic_path
 
     offsets = np.cumsum([0] + [len(r.forces) for r in results])
+    arrays = dict(energy=np.array([r.energy for r in results]),
+                  stress=np.array([r.stress for r in results]).reshape(-1, 6),
+                  forces=np.concatenate([r.forces for r in results]).reshape(-1, 3),
+                  offsets=offsets, metadata=np.array(json.dumps(dict(metadata or {}))))
+    if results and all(r.energies is not None for r in results):
+        arrays["energies"] = np.concatenate([r.energies for r in results])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, energy=np.array([r.energy for r in results]),
-                     stress=np.array([r.stress for r in results]).reshape(-1, 6),
-                     forces=np.concatenate([r.forces for r in results]).reshape(-1, 3),
-                     offsets=offsets)
+            np.savez(handle, **arrays)
 
 
 def read_results(path: str | os.PathLike) -> list[CoulombResult]:
     """Results written by :func:`write_results`, in order."""
     data = np.load(path)
     o = data["offsets"]
-    return [CoulombResult(float(e), data["forces"][o[k]:o[k + 1]], data["stress"][k])
+    energies = data["energies"] if "energies" in data else None
+    return [CoulombResult(float(e), data["forces"][o[k]:o[k + 1]], data["stress"][k],
+                          None if energies is None else energies[o[k]:o[k + 1]])
             for k, e in enumerate(data["energy"])]
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The ``metadata`` stored by :func:`write_results` ({} for files without)."""
+    import json
+
+    data = np.load(path)
+    return json.loads(str(data["metadata"])) if "metadata" in data else {}

@@ -2,9 +2,14 @@
 
 Targets (DESIGN §2):
 
-* A-Train (pretraining) on empirical frames (:func:`ionnp.sampling.label_frame`): the
-  Buckingham part alone — per-atom energies ``arrays['buck_energies']``, total
-  ``info['buck_energy']``, forces ``arrays['buck_forces']``, stress ``info['buck_stress']``.
+* A-Train (pretraining) at effective charge q on empirical frames
+  (:func:`ionnp.sampling.label_frame`): the empirical potential's residual at q,
+  y_emp − q² y_C(1) = y_Buck + (z² − q²) y_C(1), for per-atom energies, total, forces and
+  stress, z the formal charge (``potential.charges``). y_Buck are the Buckingham labels
+  (``arrays['buck_energies']``, ``info['buck_energy']``, ``arrays['buck_forces']``,
+  ``info['buck_stress']``), y_C(1) the unit-charge Ewald result with per-atom energies q_i φ_i.
+  A model pretrained at q plus q² E_C(1) is the empirical potential, so fine-tuning at q
+  starts one E_DFT − E_emp away from its target at every q (docs/method.md).
 * Fine-tuning on DFT frames at effective charge q: y(q) = y_DFT − q² y_C(1) for the energy,
   forces and stress, y_DFT from the frame's calculator and y_C(1) a precomputed unit-charge
   :class:`~ionnp.coulomb.CoulombResult`.
@@ -153,19 +158,41 @@ class Sample:
     targets: Targets
 
 
-def pretrain_targets(atoms: Atoms) -> Targets:
-    """A-Train targets: the Buckingham-only labels of an empirical frame."""
+def coulomb_factor(charge: float, formal_charge: float) -> float:
+    """z² − q²: the multiple of E_C(1) that the A-Train target at effective charge q = ``charge``
+    keeps of the empirical potential's Coulomb energy at formal charge z."""
+    return formal_charge**2 - charge**2
+
+
+def pretrain_targets(atoms: Atoms, coulomb_unit: CoulombResult | None = None,
+                     factor: float = 0.0) -> Targets:
+    """A-Train targets of an empirical frame: y_Buck + ``factor`` · y_C(1) (y = per-atom E,
+    E, F, σ), ``factor`` = :func:`coulomb_factor` (0: the Buckingham labels alone, i.e. q = z).
+
+    Raises:
+        KeyError: the frame lacks Buckingham labels.
+        ValueError: ``factor`` ≠ 0 without a unit-charge result with per-atom energies.
+    """
     info, arrays = atoms.info, atoms.arrays
     missing = [k for k in ("buck_energy", "buck_stress") if k not in info]
     missing += [k for k in ("buck_energies", "buck_forces") if k not in arrays]
     if missing:
         raise KeyError(f"{atoms.get_chemical_formula()}: frame lacks A-Train labels {missing}")
-    return Targets(
+    targets = Targets(
         energy=float(info["buck_energy"]),
         forces=np.asarray(arrays["buck_forces"], dtype=float),
         stress=np.asarray(info["buck_stress"], dtype=float).reshape(6),
         energies=np.asarray(arrays["buck_energies"], dtype=float),
     )
+    if factor == 0.0:
+        return targets
+    if coulomb_unit is None or coulomb_unit.energies is None:
+        raise ValueError(f"{atoms.get_chemical_formula()}: A-Train at q ≠ z needs the unit-charge "
+                         "Coulomb result with per-atom energies")
+    c = coulomb_unit
+    return Targets(energy=targets.energy + factor * c.energy, forces=targets.forces + factor * c.forces,
+                   stress=targets.stress + factor * c.stress,
+                   energies=targets.energies + factor * c.energies)
 
 
 def finetune_targets(atoms: Atoms, coulomb_unit: CoulombResult, charge: float) -> Targets:
@@ -198,9 +225,15 @@ def make_samples(frames: Sequence[Atoms], targets: Sequence[Targets], elements: 
     return [Sample(build_graph(a, elements, cutoff), t) for a, t in zip(frames, targets)]
 
 
-def pretrain_samples(frames: Sequence[Atoms], elements: Sequence[str], cutoff: float) -> list[Sample]:
-    """A-Train samples of empirical frames."""
-    return make_samples(frames, [pretrain_targets(a) for a in frames], elements, cutoff)
+def pretrain_samples(frames: Sequence[Atoms], elements: Sequence[str], cutoff: float, *,
+                     coulomb_units: Sequence[CoulombResult] | None = None,
+                     factor: float = 0.0) -> list[Sample]:
+    """A-Train samples of empirical frames (targets of :func:`pretrain_targets`)."""
+    units = [None] * len(frames) if coulomb_units is None else list(coulomb_units)
+    if len(units) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(units)} Coulomb results")
+    return make_samples(frames, [pretrain_targets(a, c, factor) for a, c in zip(frames, units)],
+                        elements, cutoff)
 
 
 def finetune_samples(frames: Sequence[Atoms], coulomb_units: Sequence[CoulombResult], charge: float,
@@ -659,7 +692,7 @@ def train_ensemble(
 
 
 __all__ = [
-    "LAYER_NAMES", "Sample", "Targets", "TrainResult", "TrainingSettings", "evaluate",
+    "LAYER_NAMES", "Sample", "Targets", "TrainResult", "TrainingSettings", "coulomb_factor", "evaluate",
     "finetune_model", "finetune_samples", "finetune_targets", "freeze_layers", "make_samples",
     "pretrain_samples", "pretrain_targets", "refit_energy_shift", "remove_checkpoints",
     "scratch_model", "split", "train", "train_ensemble", "train_step", "training_fingerprint",

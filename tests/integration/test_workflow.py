@@ -26,7 +26,7 @@ def test_dry_run_lists_every_job(workdir):
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
-                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain": 1, "finetune": 7,
+                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 6, "finetune": 7,
                                          "evaluate": 1, "md": 1, "eos_dft": 2, "eos": 1,
                                          "all": 1}
     assert not (workdir / "results").exists()
@@ -186,8 +186,11 @@ def test_models_and_evaluation(campaign):
     q_eff = json.loads((campaign / "results/charges/q_eff.json").read_text())["q_eff"]
     assert NNPotential.load(campaign / "models/finetune_qeff.pt").charge == pytest.approx(q_eff)
     assert NNPotential.load(campaign / "models/finetune_q1.5.pt").charge == 1.5
-    assert NNPotential.load(campaign / "models/pretrain.pt").charge == 2.0
-    history = pd.read_csv(campaign / "results/train/pretrain_history.csv")
+    # One A-Train per charge (the grid's and q_eff), each at its own q.
+    for q in ("0", "1", "2"):
+        assert NNPotential.load(campaign / f"models/pretrain_q{q}.pt").charge == float(q)
+    assert NNPotential.load(campaign / "models/pretrain_qeff.pt").charge == pytest.approx(q_eff)
+    history = pd.read_csv(campaign / "results/train/pretrain_q1_history.csv")
     first, last = history[history.epoch == history.epoch.min()], history[history.epoch == history.epoch.max()]
     assert last.valid_forces_rmse_mev_a.mean() < 0.5 * first.valid_forces_rmse_mev_a.mean()
     metrics = pd.read_csv(campaign / "results/eval/metrics.csv")

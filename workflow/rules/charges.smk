@@ -3,9 +3,11 @@
 
 rule coulomb:
     input:
-        dataset="results/dft/dataset.db",
+        frames="results/dft/dataset.db",
     output:
         coulomb="results/charges/coulomb_q1.npz",
+    params:
+        charges=config["potential"]["charges"],
     log:
         "logs/charges/coulomb.log",
     benchmark:

@@ -135,7 +135,7 @@ def model_files():
 
 
 def finetune_inputs(wildcards):
-    """DFT data, unit-charge Coulomb, the chosen q when q = eff, the pretrained model."""
+    """DFT data, unit-charge Coulomb, the chosen q when q = eff, the A-Train at the same q."""
     inputs = {
         "dataset": "results/dft/dataset.db",
         "coulomb": "results/charges/coulomb_q1.npz",
@@ -143,5 +143,16 @@ def finetune_inputs(wildcards):
     if wildcards.q == "eff":
         inputs["q_eff"] = "results/charges/q_eff.json"
     if wildcards.start == "finetune":
-        inputs["pretrained"] = "models/pretrain.pt"
+        inputs["pretrained"] = f"models/pretrain_q{wildcards.q}.pt"
+    return inputs
+
+
+def pretrain_inputs(wildcards):
+    """A-Train frames, their unit-charge Coulomb results, and the chosen q when q = eff."""
+    inputs = {
+        "frames": "results/distill/pretrain.db",
+        "coulomb": "results/train/pretrain_coulomb_q1.npz",
+    }
+    if wildcards.q == "eff":
+        inputs["q_eff"] = "results/charges/q_eff.json"
     return inputs

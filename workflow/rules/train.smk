@@ -1,14 +1,29 @@
-# The NNP: A-Train on empirical labels, fine-tuning on DFT residuals at each charge.
+# The NNP: A-Train at each charge on the empirical residual, fine-tuning on DFT residuals.
+
+
+rule pretrain_coulomb:
+    input:
+        frames="results/distill/pretrain.db",
+    output:
+        coulomb="results/train/pretrain_coulomb_q1.npz",
+    params:
+        charges=config["potential"]["charges"],
+    log:
+        "logs/train/pretrain_coulomb.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/coulomb.py"
 
 
 rule pretrain:
     input:
-        frames="results/distill/pretrain.db",
+        unpack(pretrain_inputs),
     output:
-        model="models/pretrain.pt",
-        history="results/train/pretrain_history.csv",
+        model="models/pretrain_q{q}.pt",
+        history="results/train/pretrain_q{q}_history.csv",
         curve=report(
-            "results/train/pretrain_curve.png",
+            "results/train/pretrain_q{q}_curve.png",
             caption="../report/learning_curve.rst",
             category="6. Training",
         ),
@@ -17,11 +32,11 @@ rule pretrain:
         training=config["training"]["pretrain"],
         charges=config["potential"]["charges"],
         seed=config["seed"],
-        checkpoints="models/checkpoints/pretrain",
+        checkpoints="models/checkpoints/pretrain_q{q}",
     log:
-        "logs/train/pretrain.log",
+        "logs/train/pretrain_q{q}.log",
     benchmark:
-        "logs/benchmarks/train/pretrain.tsv"
+        "logs/benchmarks/train/pretrain_q{q}.tsv"
     threads: 1
     resources:
         runtime="12h",
@@ -45,6 +60,7 @@ rule finetune:
     params:
         model=config["model"],
         training=config["training"]["finetune"],
+        charges=config["potential"]["charges"],
         seed=config["seed"],
         checkpoints="models/checkpoints/{start}_q{q}",
     log:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from ionnp.chemistry import Chemistry, check_chemistry
 from ionnp.coulomb import read_results
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
@@ -25,15 +26,19 @@ model_settings = pretrained.settings if pretrained else ModelSettings.from_confi
 settings = replace(TrainingSettings.from_config(params.training, finetune=True), seed=params.seed)
 frames = read_frames(snakemake.input.dataset)
 units = read_results(snakemake.input.coulomb)
-elements = list(pretrained.elements) if pretrained else ["Zn", "O"]
+chemistry = Chemistry.from_charges(params.charges)
+check_chemistry(chemistry, coulomb=snakemake.input.coulomb,
+                pretrained=snakemake.input.pretrained if pretrained else None)
+elements = chemistry.elements
 samples = finetune_samples(frames, units, q, elements, model_settings.descriptors.cutoff)
 splits = [a.info["split"] for a in frames]
 train_set = [s for s, name in zip(samples, splits) if name == "train"]
 valid_set = [s for s, name in zip(samples, splits) if name == "valid"]
 log.info("%s at q = %.4f e: %d train, %d valid structures", w.start, q, len(train_set), len(valid_set))
 potential, histories = train_ensemble(elements, model_settings, settings, train_set, valid_set,
-                                      pretrained=pretrained, charge=q, checkpoint_dir=params.checkpoints)
-potential.save(out.model, metadata={"stage": w.start, "q": q})
+                                      pretrained=pretrained, charge=q, charge_signs=chemistry.signs,
+                                      checkpoint_dir=params.checkpoints)
+potential.save(out.model, metadata={"stage": w.start, "q": q, "chemistry": chemistry.to_dict()})
 remove_checkpoints(params.checkpoints)  # the model is saved: no stale state stays behind
 with atomic_path(out.history) as tmp:
     pd.concat(histories).to_csv(tmp, index=False)
