@@ -40,7 +40,7 @@ def test_enthalpy_is_energy_plus_pv(relaxed):
 
 
 def test_polymorph_order_at_zero_pressure(relaxed):
-    """DESIGN.md, parameter set 2: wurtzite < zinc blende ≈ 5-5 (+90 meV) < rocksalt (+310 meV)."""
+    """The default parameters (docs/method.md §2): wurtzite < zinc blende ≈ 5-5 (+90 meV) < rocksalt (+310 meV)."""
     table = enthalpy_table(relaxed.values())
     dh = table[table.pressure_gpa == 0.0].set_index("phase")["delta_h_mev"]
     assert dh["wurtzite"] == 0.0

@@ -6,8 +6,8 @@ to learn the residual
 
     y(q) = y_ref − q² y_C(1),   y ∈ {E, F, σ},
 
-and this module measures, without training an NNP, how plausible each q is (DESIGN.md §2,
-"Choosing q without training"). Every metric is computed for a grid of q and goes into one
+and this module measures, without training an NNP, how plausible each q is (docs/method.md §5).
+Every metric is computed for a grid of q and goes into one
 table (:func:`charge_scan`); :func:`pick_q` chooses q_eff from the table by a named method.
 
 * ``least_squares_*``: the raw residual y(q), with no short-range model at all. Its RMS is

@@ -1,6 +1,6 @@
 """Training the NNP: targets, data sets, the training loop, pretraining and fine-tuning.
 
-Targets (DESIGN §2):
+Targets (docs/method.md §6–7):
 
 * A-Train (pretraining) at effective charge q on empirical frames
   (:func:`ionnp.sampling.label_frame`): the empirical potential's residual at q,
@@ -72,7 +72,7 @@ LAYER_NAMES = {"first": 0, "last": -1}
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """One training run (defaults: the pretraining recipe of DESIGN §2).
+    """One training run (defaults: the pretraining recipe of docs/method.md §6).
 
     Attributes:
         epochs: maximum number of passes over the training set.
