@@ -257,3 +257,17 @@ def test_raw_least_squares_carry_the_short_range_term(recovery_set, frames, unit
     assert least_squares_q2(recovery_set(q_true))["forces"] == pytest.approx(expected, abs=1e-6)
     assert expected < 0  # the raw fit cannot recover q here: pick_q gives the grid's end
     assert pick_q(charge_scan(recovery_set(q_true)), "least_squares_forces")[0] == 0.0
+
+
+def test_a_constant_pulay_stress_does_not_move_q(recovery_set):
+    """LAMMPS labels at q_true = 1 with −11 GPa added to every diagonal stress (the form of pw.x's
+    Pulay stress at 35 Ry). With the free stress intercept the scan still finds q_true; without
+    it the pair model cannot absorb the offset, and q is pushed far off (to the grid's end here)."""
+    from ase.units import GPa
+
+    offset = -11.0 * GPa * np.array([1, 1, 1, 0, 0, 0])
+    shifted = [dataclasses.replace(s, stress=s.stress + offset) for s in recovery_set(1.0)]
+    q_eff, _ = pick_q(charge_scan(shifted), "learnability")
+    assert q_eff == pytest.approx(1.0, abs=0.05)
+    biased, _ = pick_q(charge_scan(shifted, ScanSettings(stress_intercept=False)), "learnability")
+    assert abs(biased - 1.0) > 0.3

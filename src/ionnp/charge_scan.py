@@ -252,6 +252,8 @@ class ScanSettings:
             only keeps the fit well posed where the training pairs leave a polynomial
             unconstrained; on the synthetic tests q_eff moves by < 0.002 e between 1e-8
             and 1e-6.
+        stress_intercept: fit a free isotropic stress offset common to all structures (see
+            :func:`linear_system`).
     """
 
     q_min: float = 0.0
@@ -264,6 +266,7 @@ class ScanSettings:
     force_weight: float = 0.01
     stress_weight: float = 100.0
     ridge: float = 1e-8
+    stress_intercept: bool = True
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> ScanSettings:
@@ -293,11 +296,11 @@ class LinearSystem:
     """Rows of the linear short-range fit, in reported units (meV/atom, meV/Å, GPa).
 
     Rows: per structure one energy row (E/N), 3N force rows, 6 stress rows. Columns: the pair
-    basis (:class:`PairFeatures`, scaled like the rows) then one constant per species, which
-    enters the energy rows as 1000 n_species/N.
+    basis (:class:`PairFeatures`, scaled like the rows), one constant per species, which
+    enters the energy rows as 1000 n_species/N, and optionally an isotropic stress intercept.
 
     Attributes:
-        matrix: design matrix, shape (R, F + n_species); independent of q.
+        matrix: design matrix, shape (R, F + n_species [+ 1]); independent of q.
         n_pair_columns: F, the number of pair-basis columns (the ridge acts on these only).
         reference: y_ref per row, shape (R,).
         coulomb: y_C(1) per row, shape (R,); the target at q is reference − q² coulomb.
@@ -313,9 +316,15 @@ class LinearSystem:
     structure: np.ndarray
 
 
-def linear_system(structures: Sequence[ReferenceStructure], basis: PairBasis) -> LinearSystem:
-    """Design matrix and both targets (reference and unit-charge Coulomb) of ``structures``."""
-    parts = [_structure_rows(s, basis) for s in structures]
+def linear_system(structures: Sequence[ReferenceStructure], basis: PairBasis, *,
+                  stress_intercept: bool = True) -> LinearSystem:
+    """Design matrix and both targets (reference and unit-charge Coulomb) of ``structures``.
+
+    With ``stress_intercept`` a last, unpenalised column adds the same isotropic stress (GPa) to
+    every structure: the form of a Pulay stress, which no pair model can absorb (at 35 Ry it is
+    −11 GPa here and pinned the scan to q = 0 without this column).
+    """
+    parts = [_structure_rows(s, basis, stress_intercept) for s in structures]
     return LinearSystem(
         matrix=np.concatenate([p[0] for p in parts]),
         n_pair_columns=basis.n_features,
@@ -336,7 +345,7 @@ def _species(atoms: Atoms, elements: Sequence[str]) -> np.ndarray:
 
 
 def _structure_rows(
-    structure: ReferenceStructure, basis: PairBasis
+    structure: ReferenceStructure, basis: PairBasis, stress_intercept: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(matrix rows, reference, coulomb, block) of one structure, in reported units."""
     atoms, unit = structure.atoms, structure.coulomb_unit
@@ -344,9 +353,11 @@ def _structure_rows(
     features = basis.features(atoms)
     counts = np.bincount(_species(atoms, basis.elements), minlength=len(basis.elements))
     e, f, s = _REPORT_SCALE
-    matrix = np.zeros((1 + 3 * n + 6, basis.n_features + len(counts)))
+    matrix = np.zeros((1 + 3 * n + 6, basis.n_features + len(counts) + int(stress_intercept)))
     matrix[0, : basis.n_features] = e * features.energy / n
-    matrix[0, basis.n_features :] = e * counts / n
+    matrix[0, basis.n_features : basis.n_features + len(counts)] = e * counts / n
+    if stress_intercept:
+        matrix[1 + 3 * n : 1 + 3 * n + 3, -1] = 1.0  # GPa on xx, yy, zz
     matrix[1 : 1 + 3 * n, : basis.n_features] = f * features.forces.reshape(3 * n, -1)
     matrix[1 + 3 * n :, : basis.n_features] = s * features.stress
 
@@ -506,7 +517,7 @@ def charge_scan(
 ) -> pd.DataFrame:
     """Every metric of :data:`COLUMNS` on the q grid of ``settings``: one row per q."""
     q = settings.grid
-    system = linear_system(structures, settings.basis)
+    system = linear_system(structures, settings.basis, stress_intercept=settings.stress_intercept)
     assignment = fold_assignment(len(structures), settings.folds, settings.seed)
     return pd.concat(
         [
