@@ -109,13 +109,17 @@ class MDResult:
     Attributes:
         thermo: one row every ``thermo_every`` steps (the first and the last step included):
             step, time_ps, temperature_k, potential_ev, kinetic_ev, total_ev, pressure_gpa
-            (kinetic part included), volume_a3.
+            (kinetic part included), volume_a3, energy_spread_ev (the ensemble's energy
+            spread at that step).
         frames: snapshots (:meth:`LammpsNNP.snapshot`) every ``frames_every`` steps, the
             first included; empty when none were asked for.
+        stopped_at: the step at which the run stopped because the energy spread passed
+            ``max_energy_spread_ev`` (the model left its data), else None.
     """
 
     thermo: pd.DataFrame
     frames: list[Atoms]
+    stopped_at: int | None = None
 
 
 class LammpsNNP:
@@ -152,6 +156,7 @@ class LammpsNNP:
         self.symbols = atoms.get_chemical_symbols()
         self.prism = Prism(atoms.cell.array, pbc=True)
         self._callback_error: BaseException | None = None
+        self.energy_spread = 0.0  # eV, the ensemble's at the last force call
         self.lmp = new_lammps(log_file)
         try:
             self._create(atoms)
@@ -223,7 +228,8 @@ class LammpsNNP:
             order = np.argsort(tag)
             atoms = Atoms(self.symbols, positions=x[order], cell=self.lammps_frame_cell(),
                           pbc=True)
-            mean, _ = self.potential.short_range(self.potential.graph(atoms), spread=False)
+            mean, std = self.potential.short_range(self.potential.graph(atoms), spread=False)
+            self.energy_spread = float(std.energy[0])
             f[order] = mean.forces.detach().double().numpy()
             sigma = mean.stress[0].detach().double().numpy()  # Voigt xx yy zz yz xz xy
             virial = -atoms.get_volume() * sigma[[0, 1, 2, 5, 4, 3]]  # LAMMPS: xx yy zz xy xz yz
@@ -282,6 +288,7 @@ class LammpsNNP:
         row = {column: float(self.lmp.get_thermo(keyword)) for keyword, column in _THERMO.items()}
         row["step"] = int(row["step"])
         row["pressure_gpa"] /= GPA_TO_BAR
+        row["energy_spread_ev"] = self.energy_spread
         return row
 
     # -- dynamics ---------------------------------------------------------------------------
@@ -305,6 +312,7 @@ class LammpsNNP:
         barostat: Barostat = "tri",
         thermo_every: int = 10,
         frames_every: int | None = None,
+        max_energy_spread_ev: float | None = None,
     ) -> MDResult:
         """Run ``steps`` steps of ``timestep_fs`` (fs) from the current state.
 
@@ -318,6 +326,8 @@ class LammpsNNP:
                 ``"aniso"`` (the three lengths) or ``"tri"`` (all six; shape changes).
             thermo_every: steps between rows of the thermo table.
             frames_every: steps between snapshots; None for none.
+            max_energy_spread_ev: stop cleanly at the first thermo step whose ensemble energy
+                spread (eV) exceeds this; the result says where (``stopped_at``).
         """
         if ensemble not in ("nve", "nvt", "npt"):
             raise ValueError(f"ensemble must be 'nve', 'nvt' or 'npt', not {ensemble!r}")
@@ -336,11 +346,12 @@ class LammpsNNP:
         }[ensemble]
         self.lmp.commands_list([f"timestep {timestep_fs / 1000.0!r}", f"fix md all {integrator}"])
         try:
-            return self._run_in_chunks(steps, thermo_every, frames_every)
+            return self._run_in_chunks(steps, thermo_every, frames_every, max_energy_spread_ev)
         finally:
             self.lmp.command("unfix md")
 
-    def _run_in_chunks(self, steps: int, thermo_every: int, frames_every: int | None) -> MDResult:
+    def _run_in_chunks(self, steps: int, thermo_every: int, frames_every: int | None,
+                       max_energy_spread_ev: float | None) -> MDResult:
         """Run to every step where a row or a frame is due and read them back there.
 
         The first ``run 0`` sets up the new fix (one NNP call); the chunks then continue
@@ -361,6 +372,8 @@ class LammpsNNP:
                 rows.append(self._thermo_row())
             if frames_every is not None and stop % frames_every == 0:
                 frames.append(self.snapshot())
+            if max_energy_spread_ev is not None and self.energy_spread > max_energy_spread_ev:
+                return MDResult(thermo=pd.DataFrame(rows), frames=frames, stopped_at=stop)
         return MDResult(thermo=pd.DataFrame(rows), frames=frames)
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -393,6 +406,7 @@ def run_md(
     seed: int = 1,
     coulomb: CoulombSettings = MD_COULOMB,
     log_file: str | os.PathLike | None = None,
+    max_energy_spread_ev: float | None = None,
 ) -> MDResult:
     """MD of ``atoms`` with an ionnp model inside LAMMPS (see :meth:`LammpsNNP.run`).
 
@@ -407,4 +421,4 @@ def run_md(
         return md.run(steps, timestep_fs, ensemble=ensemble, temperature_k=temperature_k,
                       pressure_gpa=pressure_gpa, thermostat_fs=thermostat_fs,
                       barostat_fs=barostat_fs, barostat=barostat, thermo_every=thermo_every,
-                      frames_every=frames_every)
+                      frames_every=frames_every, max_energy_spread_ev=max_energy_spread_ev)

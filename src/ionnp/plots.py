@@ -233,3 +233,32 @@ def plot_eos(points: pd.DataFrame, fits: dict, reference: str, max_pressure_gpa:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     plt.close(fig)
+
+
+def plot_md(nve: pd.DataFrame, compression: pd.DataFrame, drift: float, max_spread: float | None,
+            path: str | os.PathLike) -> None:
+    """NVE total energy against time, the compression's CN against step (with the target
+    pressure), and the ensemble energy spread of both runs (meV/atom) with the stop threshold."""
+    fig, (ax_nve, ax_cv, ax_spread) = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
+    ax_nve.plot(nve.time_ps, 1000 * (nve.total_ev_per_atom - nve.total_ev_per_atom.iloc[0]))
+    ax_nve.set_xlabel("time (ps)")
+    ax_nve.set_ylabel("E_total − E_total(0) (meV/atom)")
+    ax_nve.set_title(f"NVE at ~{nve.temperature_k.mean():.0f} K: drift {drift:.3f} meV/atom/ps")
+    ax_cv.plot(compression.step, compression.cv, label="CN")
+    ax_cv.set_xlabel("step")
+    ax_cv.set_ylabel("mean Zn–O coordination")
+    ax_p = ax_cv.twinx()
+    ax_p.step(compression.step, compression.target_gpa, color="gray", where="post")
+    ax_p.set_ylabel("target pressure (GPa)", color="gray")
+    ax_cv.set_title("Compression from wurtzite")
+    ax_spread.plot(nve.step, nve.spread_mev_per_atom, label="NVE")
+    ax_spread.plot(compression.step, compression.spread_mev_per_atom, label="compression")
+    if max_spread is not None:
+        ax_spread.axhline(max_spread, color="red", ls="--", label="stop threshold")
+    ax_spread.set_xlabel("step")
+    ax_spread.set_ylabel("ensemble energy spread (meV/atom)")
+    ax_spread.set_title("Ensemble spread along the runs")
+    ax_spread.legend()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

@@ -5,14 +5,14 @@ import _ionnp_path  # noqa: F401
 import json
 
 import ase.io
-import matplotlib.pyplot as plt
 
 from ionnp.calculator import IonnpCalculator
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.runtime import configure_torch
-from ionnp.md import compression, lammps_compression, lammps_nve_drift, nve_drift, relax
+from ionnp.md import compression, lammps_compression, lammps_nve_drift, left_the_data, nve_drift, relax
+from ionnp.plots import plot_md
 from ionnp.prototypes import repeat
+from ionnp.runtime import configure_torch
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)
@@ -21,43 +21,34 @@ start = repeat(ase.io.read(snakemake.input.start), md["supercell"])
 start.calc = IonnpCalculator(snakemake.input.model, spread=False)
 relaxed = relax(start)
 log.info("relaxed with the model: %s", relaxed)
+guard = {"max_spread_mev_per_atom": md["max_spread_mev_per_atom"]}
 
 if md["engine"] == "lammps":
     nve, drift = lammps_nve_drift(start, snakemake.input.model, md["temperature"], md["timestep_fs"],
-                                  md["nve_steps"], snakemake.params.seed)
+                                  md["nve_steps"], snakemake.params.seed, **guard)
     squeeze = lammps_compression(start, snakemake.input.model, md["compression_temperature"],
                                  md["compression_pressures"], md["steps_per_pressure"], md["timestep_fs"],
-                                 snakemake.params.seed)
+                                 snakemake.params.seed, **guard)
 else:
     atoms = start.copy()
     atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
-    nve, drift = nve_drift(atoms, md["temperature"], md["timestep_fs"], md["nve_steps"], snakemake.params.seed)
+    nve, drift = nve_drift(atoms, md["temperature"], md["timestep_fs"], md["nve_steps"], snakemake.params.seed,
+                           **guard)
     atoms = start.copy()
     atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
     squeeze = compression(atoms, md["compression_temperature"], md["compression_pressures"],
-                          md["steps_per_pressure"], md["timestep_fs"], snakemake.params.seed)
+                          md["steps_per_pressure"], md["timestep_fs"], snakemake.params.seed, **guard)
 for table, path in ((nve, out.nve), (squeeze, out.compression)):
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
 summary = {"nve_drift_mev_per_atom_per_ps": drift, "n_atoms": len(start), "engine": md["engine"], "relaxation": relaxed,
            "nve_mean_temperature_k": float(nve.temperature_k.mean()),
+           "nve_steps_run": int(nve.step.iloc[-1]), "nve_max_spread_mev_per_atom": float(nve.spread_mev_per_atom.max()),
+           "nve_left_the_data": left_the_data(nve, md["max_spread_mev_per_atom"]),
+           "compression_left_the_data": left_the_data(squeeze, md["max_spread_mev_per_atom"]),
            "final_cv_per_pressure": squeeze.groupby("target_gpa").cv.last().to_dict()}
 with atomic_path(out.summary) as tmp:
     tmp.write_text(json.dumps(summary, indent=1))
 
-fig, (ax_nve, ax_cv) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-ax_nve.plot(nve.time_ps, 1000 * (nve.total_ev_per_atom - nve.total_ev_per_atom.iloc[0]))
-ax_nve.set_xlabel("time (ps)")
-ax_nve.set_ylabel("E_total − E_total(0) (meV/atom)")
-ax_nve.set_title(f"NVE at ~{nve.temperature_k.mean():.0f} K: drift {drift:.3f} meV/atom/ps")
-ax_cv.plot(squeeze.step, squeeze.cv, label="CN")
-ax_cv.set_xlabel("step")
-ax_cv.set_ylabel("mean Zn–O coordination")
-ax_p = ax_cv.twinx()
-ax_p.step(squeeze.step, squeeze.target_gpa, color="gray", where="post")
-ax_p.set_ylabel("target pressure (GPa)", color="gray")
-ax_cv.set_title("Compression from wurtzite (Berendsen NPT)")
-with atomic_path(out.plot) as tmp:
-    fig.savefig(tmp, dpi=120, format="png")
-plt.close(fig)
+plot_md(nve, squeeze, drift, md["max_spread_mev_per_atom"], out.plot)
 log.info("%s", summary)
