@@ -1,6 +1,6 @@
 """ASE calculator of an ionnp model file (or an :class:`~ionnp.model.NNPotential`).
 
-    calc = IonnpCalculator("results/models/finetune_q0.8.pt")
+    calc = IonnpCalculator("models/finetune_q0.8.pt")
     atoms.calc = calc
     atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
     calc.results["energy_std"]        # ensemble spread (eV)

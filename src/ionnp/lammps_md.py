@@ -1,6 +1,6 @@
 """Molecular dynamics of an ionnp model inside LAMMPS, for large cells.
 
-    result = run_md(atoms, "results/models/finetune_q0.8.pt", steps=20_000, timestep_fs=1.0,
+    result = run_md(atoms, "models/finetune_q0.8.pt", steps=20_000, timestep_fs=1.0,
                     ensemble="npt", temperature_k=300.0, pressure_gpa=5.0, thermo_every=100)
     result.thermo      # DataFrame: step, time_ps, temperature_k, potential_ev, kinetic_ev,
                        # total_ev, pressure_gpa, volume_a3
