@@ -1,6 +1,6 @@
 # ionnp: neural network potentials with effective charge separation for ionic solids.
 # Wiring only (this file is parsed again for every cluster job): config, validation, the
-# stage rules, and the default target. The physics lives in src/ionnp, one module per concern.
+# stage rules, and the default target. The physics lives in src/ionnp, one subpackage per stage.
 import sys
 
 from snakemake.utils import min_version
@@ -18,13 +18,15 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/structures.smk"
+include: "workflow/rules/prototypes.smk"
 include: "workflow/rules/sampling.smk"
 include: "workflow/rules/distill.smk"
 include: "workflow/rules/dft.smk"
 include: "workflow/rules/charges.smk"
-include: "workflow/rules/train.smk"
+include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/md.smk"
+include: "workflow/rules/eos.smk"
 
 
 rule all:

@@ -33,7 +33,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 from ase import Atoms  # noqa: E402
 
-from ionnp.charge_scan import (  # noqa: E402
+from ionnp.charges.scan import (  # noqa: E402
     ReferenceStructure,
     ScanSettings,
     charge_scan,
@@ -41,12 +41,12 @@ from ionnp.charge_scan import (  # noqa: E402
     fold_assignment,
     linear_system,
 )
-from ionnp.config import validate_config  # noqa: E402
+from ionnp.charges.coulomb import coulomb  # noqa: E402
 from ionnp.chemistry import Chemistry  # noqa: E402
-from ionnp.coulomb import coulomb  # noqa: E402
-from ionnp.lammps_engine import evaluate  # noqa: E402
-from ionnp.potential import RigidIonPotential  # noqa: E402
-from ionnp.prototypes import build  # noqa: E402
+from ionnp.config import validate_config  # noqa: E402
+from ionnp.lammps.empirical import evaluate  # noqa: E402
+from ionnp.sampling.potential import RigidIonPotential  # noqa: E402
+from ionnp.sampling.prototypes import build  # noqa: E402
 from timing import timed  # noqa: E402
 
 ZNO = Chemistry("Zn", "O", 2.0)

@@ -18,8 +18,8 @@ import torch
 import torchpme
 from ase.build import bulk
 
+from ionnp.charges.coulomb import coulomb
 from ionnp.chemistry import Chemistry
-from ionnp.coulomb import coulomb
 from timing import timed
 
 ZNO = Chemistry("Zn", "O", 2.0)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from ase.build import bulk
 
-from ionnp.dft import DftSettings, run_structure
-from ionnp.pseudo import generate
+from ionnp.dft.pseudo import generate
+from ionnp.dft.pw import DftSettings, run_structure
 
 REPEATS = 3
 

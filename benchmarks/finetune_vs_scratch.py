@@ -30,12 +30,14 @@ import torch
 import yaml
 from ase.units import GPa
 
+from ionnp.charges.coulomb import read_results
 from ionnp.config import validate_config
-from ionnp.coulomb import read_results
-from ionnp.evaluation import predictions
+from ionnp.evaluate.errors import predictions
 from ionnp.frames import read_frames
-from ionnp.model import NNPotential
-from ionnp.training import TrainingSettings, finetune_samples, train_ensemble
+from ionnp.nnp.potential import NNPotential
+from ionnp.training.ensemble import train_ensemble
+from ionnp.training.settings import TrainingSettings
+from ionnp.training.targets import finetune_samples
 
 
 def test_errors(potential: NNPotential, frames, units) -> dict[str, float]:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ionnp.fps import farthest_point_sampling
+from ionnp.distill.fps import farthest_point_sampling
 
 
 def main() -> None:

@@ -42,11 +42,13 @@ from ase.build import bulk
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
-from ionnp.calculator import IonnpCalculator
+from ionnp.charges.coulomb import coulomb
 from ionnp.chemistry import Chemistry
-from ionnp.coulomb import coulomb
-from ionnp.lammps_md import LammpsNNP
-from ionnp.model import ModelSettings, NNPotential, ShortRangeModel, build_graph
+from ionnp.lammps.nnp import LammpsNNP
+from ionnp.nnp.calculator import IonnpCalculator
+from ionnp.nnp.graph import build_graph
+from ionnp.nnp.potential import NNPotential
+from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
 
 ZNO = Chemistry("Zn", "O", 2.0)
 
@@ -130,7 +132,9 @@ def ionnp_inference(atoms: Atoms, settings: ModelSettings, repeats: int) -> dict
 
 
 def ionnp_training_step(frames: list[Atoms], settings: ModelSettings, repeats: int) -> float:
-    from ionnp.training import TrainingSettings, pretrain_samples, train_step
+    from ionnp.training.loop import train_step
+    from ionnp.training.settings import TrainingSettings
+    from ionnp.training.targets import pretrain_samples
 
     for atoms in frames:
         n = len(atoms)

@@ -44,10 +44,10 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from ionnp.config import validate_config
-from ionnp.lammps_runtime import new_lammps
-from ionnp.potential import RigidIonPotential
-from ionnp.prototypes import relax, repeat
-from ionnp.sampling import RunSettings, md_commands, run_metadynamics
+from ionnp.lammps.runtime import new_lammps
+from ionnp.sampling.driver import RunSettings, md_commands, run_metadynamics
+from ionnp.sampling.potential import RigidIonPotential
+from ionnp.sampling.prototypes import relax, repeat
 
 TEMPERATURE, PRESSURE = 1200.0, 15.0
 CELLS = {(2, 2, 1): 10_000, (4, 3, 2): 2_000}  # supercell of wurtzite: steps (~2 s of lmp each)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from ase.build import bulk
+
 from reference import ewald_energy
 
 

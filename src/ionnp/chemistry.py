@@ -92,8 +92,8 @@ def check_chemistry(chemistry: Chemistry, *, coulomb: str | None = None,
     Raises:
         ValueError: naming the file, what it holds and what the config says.
     """
-    from ionnp.coulomb import read_metadata
-    from ionnp.model import NNPotential
+    from ionnp.charges.coulomb import read_metadata
+    from ionnp.nnp.potential import NNPotential
 
     if coulomb is not None:
         stored = read_metadata(coulomb).get("chemistry")
@@ -107,4 +107,10 @@ def check_chemistry(chemistry: Chemistry, *, coulomb: str | None = None,
                              f"{model.charge_signs}, but potential.charges gives {chemistry}")
 
 
-__all__ = ["Chemistry", "check_chemistry"]
+def formula_units(atoms: Atoms) -> int:
+    """Number of formula units: the greatest common divisor of the element counts."""
+    _, counts = np.unique(atoms.numbers, return_counts=True)
+    return int(np.gcd.reduce(counts))
+
+
+__all__ = ["Chemistry", "check_chemistry", "formula_units"]

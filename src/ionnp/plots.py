@@ -167,24 +167,53 @@ def plot_learning_curves(histories: Sequence[pd.DataFrame], path: str | os.PathL
     plt.close(fig)
 
 
-def plot_parity(predictions: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike,
-                title: str) -> None:
-    """Predicted against reference values, one panel per quantity.
+def plot_parity(frames: Sequence, variants: dict[str, tuple], path: str | os.PathLike) -> None:
+    """Parity against DFT, one row per variant: energy per atom (relative to the DFT mean),
+    force components (eV/Å) and stress components (GPa) of the test ``frames``.
 
     Args:
-        predictions: quantity label → (reference, predicted) flat arrays.
+        frames: DFT-labelled structures.
+        variants: name → (energies (eV), forces [(N, 3)], stresses [(6,)]) per structure.
     """
-    fig, axes = plt.subplots(1, len(predictions), figsize=(4.2 * len(predictions), 4), layout="constrained")
-    for ax, (label, (reference, predicted)) in zip(np.atleast_1d(axes), predictions.items()):
-        ax.scatter(reference, predicted, s=6, alpha=0.6)
-        low, high = float(np.min([reference.min(), predicted.min()])), float(np.max([reference.max(), predicted.max()]))
-        ax.plot([low, high], [low, high], "k--", lw=0.8)
-        ax.set_xlabel(f"reference {label}")
-        ax.set_ylabel(f"NNP {label}")
-        ax.grid(alpha=0.3)
-    fig.suptitle(title)
+    from ase.units import GPa
+
+    fig, axes = plt.subplots(len(variants), 3, figsize=(12, 3.2 * len(variants)), layout="constrained",
+                             squeeze=False)
+    n = np.array([len(a) for a in frames])
+    ref_e = np.array([a.get_potential_energy() for a in frames]) / n
+    ref_f = np.concatenate([a.get_forces().ravel() for a in frames])
+    ref_s = np.concatenate([a.get_stress() for a in frames]) / GPa
+    for row, (name, (e, f, s)) in zip(axes, variants.items()):
+        pairs = [(ref_e - ref_e.mean(), np.array(e) / n - ref_e.mean(), "E − ⟨E_DFT⟩ (eV/atom)"),
+                 (ref_f, np.concatenate([x.ravel() for x in f]), "force (eV/Å)"),
+                 (ref_s, np.concatenate(s) / GPa, "stress (GPa)")]
+        for ax, (x, y, label) in zip(row, pairs):
+            ax.scatter(x, y, s=8, alpha=0.7)
+            low, high = min(x.min(), y.min()), max(x.max(), y.max())
+            ax.plot([low, high], [low, high], "k--", lw=0.8)
+            ax.set_xlabel(f"DFT {label}")
+            ax.set_ylabel(name)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def plot_error_vs_q(grid: pd.DataFrame, scan: pd.DataFrame, q_eff: float | None,
+                    path: str | os.PathLike) -> None:
+    """Test force RMSE of the models fine-tuned at each q (``grid``: columns q,
+    force_rmse_mev_per_a) beside the training-free scan's CV score, q_eff marked."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    ax.plot(grid.q, grid.force_rmse_mev_per_a, "o-", color="C0", label="fine-tuned NNP: test force RMSE")
+    ax.set_xlabel("effective charge q (e)")
+    ax.set_ylabel("test force RMSE (meV/Å)", color="C0")
+    twin = ax.twinx()
+    twin.plot(scan.q, scan.cv_score, color="C3", label="training-free scan: CV score")
+    twin.set_ylabel("scan CV score", color="C3")
+    if q_eff is not None:
+        ax.axvline(q_eff, color="C3", ls="--", lw=1, label="q_eff (scan)")
+    ax.legend(loc="upper left", fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)
 
 

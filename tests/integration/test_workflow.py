@@ -58,11 +58,11 @@ def test_bad_config_stops_before_any_job(workdir, config, message):
 
 
 def test_one_target_builds_only_what_it_needs(workdir):
-    target = "results/structures/rocksalt_P0.extxyz"
+    target = "results/prototypes/rocksalt_P0.extxyz"
     result = snakemake(workdir, target)
     assert result.returncode == 0, result.stderr
     assert job_counts(result.stderr) == {"prototype": 1}
-    assert [p.name for p in (workdir / "results" / "structures").iterdir()] == ["rocksalt_P0.extxyz"]
+    assert [p.name for p in (workdir / "results" / "prototypes").iterdir()] == ["rocksalt_P0.extxyz"]
 
 
 def test_dag_renders(workdir):
@@ -89,12 +89,12 @@ def campaign(tmp_path_factory):
 
 @pytest.mark.slow
 def test_prototypes_and_enthalpy(campaign):
-    table = pd.read_csv(campaign / "results/structures/enthalpy.csv")
+    table = pd.read_csv(campaign / "results/prototypes/enthalpy.csv")
     assert len(table) == 35
     stable = table.loc[table.groupby("pressure_gpa")["enthalpy_per_fu"].idxmin()]
     assert set(stable[stable.pressure_gpa <= 15].phase) == {"wurtzite"}
     assert set(stable[stable.pressure_gpa >= 20].phase) == {"rocksalt"}
-    assert (campaign / "results/structures/enthalpy.png").read_bytes().startswith(b"\x89PNG")
+    assert (campaign / "results/prototypes/enthalpy.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow
@@ -102,18 +102,18 @@ def test_pool_holds_every_phase_and_a_transition(campaign):
     """A run from 4-fold wurtzite or zinc blende reaches rocksalt's coordination."""
     import ase.io
 
-    from ionnp.coordination import coordination_number
     from ionnp.frames import read_frames
+    from ionnp.sampling.coordination import coordination_number
 
-    index = pd.read_csv(campaign / "results/pool_index.csv")
+    index = pd.read_csv(campaign / "results/sampling/pool_index.csv")
     assert set(index.phase) == {"wurtzite", "zincblende", "rocksalt", "hmgo"}
-    assert len(read_frames(campaign / "results/pool.db")) == len(index) == 1200
+    assert len(read_frames(campaign / "results/sampling/pool.db")) == len(index) == 1200
     crossed = []
     for (phase, pressure), run in index.groupby(["phase", "run_pressure_gpa"]):
         if phase not in ("wurtzite", "zincblende") or pressure < 15:
             continue
-        start = coordination_number(ase.io.read(campaign / f"results/structures/{phase}_P{pressure:g}.extxyz"))
-        rocksalt = coordination_number(ase.io.read(campaign / f"results/structures/rocksalt_P{pressure:g}.extxyz"))
+        start = coordination_number(ase.io.read(campaign / f"results/prototypes/{phase}_P{pressure:g}.extxyz"))
+        rocksalt = coordination_number(ase.io.read(campaign / f"results/prototypes/rocksalt_P{pressure:g}.extxyz"))
         late = run.sort_values("step").cv.iloc[-len(run) // 4:]
         if abs(run.cv.iloc[0] - start) < 0.3 and late.mean() > (start + rocksalt) / 2 and run.cv.max() >= rocksalt:
             crossed.append((phase, pressure))
@@ -124,7 +124,7 @@ def test_pool_holds_every_phase_and_a_transition(campaign):
 def test_pool_labels_add_up(campaign):
     from ionnp.frames import iter_frames
 
-    for atoms in iter_frames(campaign / "results/pool.db"):
+    for atoms in iter_frames(campaign / "results/sampling/pool.db"):
         assert abs(atoms.arrays["buck_energies"].sum() - atoms.info["buck_energy"]) < 1e-8
         total = atoms.get_potential_energy()
         assert abs(total - atoms.info["buck_energy"] - atoms.info["coul_energy"]) < 1e-8
@@ -133,7 +133,7 @@ def test_pool_labels_add_up(campaign):
 @pytest.mark.slow
 def test_distillation_covers_every_phase(campaign):
     selection = pd.read_csv(campaign / "results/distill/selection.csv")
-    index = pd.read_csv(campaign / "results/pool_index.csv")
+    index = pd.read_csv(campaign / "results/sampling/pool_index.csv")
     pretrain = selection[selection.set == "pretrain"]
     assert len(pretrain) == 600 and pretrain.pool_index.is_unique
     assert set(pretrain.phase) == set(index.phase)
@@ -161,7 +161,7 @@ def test_dft_dataset(campaign):
     assert set(eos.phase) == {"wurtzite", "rocksalt"}
     assert (eos.groupby("phase").split.value_counts().unstack() == 3).all().all()  # alternate volumes
     sampled = split[split.source == "sampling"].merge(
-        pd.read_csv(campaign / "results/pool_index.csv"), left_on="pool_index", right_on="frame")
+        pd.read_csv(campaign / "results/sampling/pool_index.csv"), left_on="pool_index", right_on="frame")
     assert (sampled.pressure_gpa <= 40).all()  # distill.max_pressure_gpa
     assert set(sampled.phase_x) == {"wurtzite", "zincblende", "rocksalt", "hmgo"}
 
@@ -181,7 +181,7 @@ def test_charge_scan_outputs(campaign):
 def test_models_and_evaluation(campaign):
     import json
 
-    from ionnp.model import NNPotential
+    from ionnp.nnp.potential import NNPotential
 
     q_eff = json.loads((campaign / "results/charges/q_eff.json").read_text())["q_eff"]
     assert NNPotential.load(campaign / "models/finetune_qeff.pt").charge == pytest.approx(q_eff)
@@ -190,10 +190,10 @@ def test_models_and_evaluation(campaign):
     for q in ("0", "1", "2"):
         assert NNPotential.load(campaign / f"models/pretrain_q{q}.pt").charge == float(q)
     assert NNPotential.load(campaign / "models/pretrain_qeff.pt").charge == pytest.approx(q_eff)
-    history = pd.read_csv(campaign / "results/train/pretrain_q1_history.csv")
+    history = pd.read_csv(campaign / "results/training/pretrain_q1_history.csv")
     first, last = history[history.epoch == history.epoch.min()], history[history.epoch == history.epoch.max()]
     assert last.valid_forces_rmse_mev_a.mean() < 0.5 * first.valid_forces_rmse_mev_a.mean()
-    metrics = pd.read_csv(campaign / "results/eval/metrics.csv")
+    metrics = pd.read_csv(campaign / "results/evaluate/metrics.csv")
     overall = metrics[metrics.group == "all"].set_index("variant")
     assert {"empirical potential", "finetune_qeff", "finetune_q0", "scratch_qeff"} <= set(overall.index)
     assert (overall.force_rmse_mev_per_a > 0).all()
@@ -208,11 +208,11 @@ def test_final_model_is_stable(campaign):
     and seed), so these are exact properties of this campaign, not statistics."""
     import json
 
-    fits = pd.read_csv(campaign / "results/eval/eos.csv").set_index(["method", "phase"])
+    fits = pd.read_csv(campaign / "results/eos/eos.csv").set_index(["method", "phase"])
     assert fits.loc[("NNP", "wurtzite"), "e0_ev"] < fits.loc[("NNP", "rocksalt"), "e0_ev"]
-    summary = json.loads((campaign / "results/eval/md_summary.json").read_text())
+    summary = json.loads((campaign / "results/md/md_summary.json").read_text())
     assert summary["n_atoms"] == 16 and summary["nve_left_the_data"] is None
-    nve = pd.read_csv(campaign / "results/eval/nve.csv")
+    nve = pd.read_csv(campaign / "results/md/nve.csv")
     assert nve.step.iloc[-1] == 1000  # md.nve_steps: the whole run
     blocks = nve[nve.time_ps >= 0.2].groupby((nve.time_ps // 0.1).astype(int)).temperature_k.mean()
     assert blocks.between(150.0, 450.0).all(), blocks.to_dict()
@@ -235,23 +235,23 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
 def test_equations_of_state_and_transition_pressures(campaign):
     """DFT against PBE literature (wurtzite 24.8, rocksalt 19.9 Å³/ZnO, ΔE ≈ 0.28 eV, wurtzite →
     rocksalt at 9–11 GPa); the empirical crossing against the LAMMPS-relaxed enthalpies."""
-    fits = pd.read_csv(campaign / "results/eval/eos.csv").set_index(["method", "phase"])
+    fits = pd.read_csv(campaign / "results/eos/eos.csv").set_index(["method", "phase"])
     assert len(fits) == 6 and (fits.n_points == 6).all()
     dft_wz, dft_rs = fits.loc[("DFT", "wurtzite")], fits.loc[("DFT", "rocksalt")]
     assert dft_wz.v0_a3 == pytest.approx(24.8, rel=0.06) and dft_rs.v0_a3 == pytest.approx(19.9, rel=0.06)
     assert 0.15 < dft_rs.e0_ev - dft_wz.e0_ev < 0.40
     # The empirical potential's stress is its energy's strain derivative (LAMMPS): P = −dE/dV.
     assert (fits.loc["empirical"].stress_offset_gpa.abs() < 0.1).all()
-    transitions = pd.read_csv(campaign / "results/eval/transitions.csv").set_index("method")
+    transitions = pd.read_csv(campaign / "results/eos/transitions.csv").set_index("method")
     assert 5 < transitions.loc["DFT", "pressure_gpa"] < 15
-    enthalpy = pd.read_csv(campaign / "results/structures/enthalpy.csv")
+    enthalpy = pd.read_csv(campaign / "results/prototypes/enthalpy.csv")
     h = enthalpy.pivot(index="pressure_gpa", columns="phase", values="enthalpy_per_fu")
     relaxed = np.interp(0.0, (h.rocksalt - h.wurtzite).to_numpy()[::-1], h.index.to_numpy()[::-1])
     # Fixed-shape wurtzite is higher in enthalpy than relaxed: a lower bound within a few GPa.
     assert relaxed - 4 < transitions.loc["empirical", "pressure_gpa"] < relaxed + 0.5
-    points = pd.read_csv(campaign / "results/eval/eos_points.csv")
+    points = pd.read_csv(campaign / "results/eos/eos_points.csv")
     assert np.isfinite(points.energy_ev).all() and set(points.method) == {"DFT", "NNP", "empirical"}
-    assert (campaign / "results/eval/eos.png").read_bytes().startswith(b"\x89PNG")
+    assert (campaign / "results/eos/eos.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow

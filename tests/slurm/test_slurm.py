@@ -24,8 +24,8 @@ from .conftest import REPO, RUN_TIMEOUT, SNAKEMAKE, USER_PROFILE, Run, snakemake
 
 pytestmark = pytest.mark.slurm
 
-TARGETS = ["results/structures/enthalpy.csv", "results/pool.db"]
-PROTOTYPES = [f"results/structures/{phase}_P{p}.extxyz"
+TARGETS = ["results/prototypes/enthalpy.csv", "results/sampling/pool.db"]
+PROTOTYPES = [f"results/prototypes/{phase}_P{p}.extxyz"
               for phase in ("wurtzite", "rocksalt") for p in (0, 20)]
 RUNS = [f"results/sampling/wurtzite/T1200_P20_w{w}.db" for w in (0, 1)]
 
@@ -84,7 +84,7 @@ def test_interrupt_leaves_finished_jobs_and_no_cluster_jobs(interrupted, slurm_c
     workdir, run, mtimes = interrupted
     assert run.returncode != 0, run.log[-3000:]
     assert set(mtimes) == set(PROTOTYPES), run.log[-3000:]
-    assert not (workdir / "results/pool.db").exists()
+    assert not (workdir / "results/sampling/pool.db").exists()
     records = slurm_cluster.sacct(run.job_ids)
     assert {r["JobID"] for r in records} == set(run.job_ids)
     group = [r for r in records if "prototype" in r["Comment"]]  # the group "prototypes"
@@ -100,14 +100,14 @@ def test_resumed_campaign_completes_without_redoing_finished_jobs(interrupted, r
                                                                    slurm_cluster):
     workdir, first, mtimes = interrupted
     assert resumed.returncode == 0, resumed.log[-4000:]
-    for path in [*PROTOTYPES, *RUNS, "results/structures/enthalpy.csv", "results/pool.db",
-                 "results/pool_index.csv", "results/pool.png"]:
+    for path in [*PROTOTYPES, *RUNS, "results/prototypes/enthalpy.csv", "results/sampling/pool.db",
+                 "results/sampling/pool_index.csv", "results/sampling/pool.png"]:
         assert (workdir / path).stat().st_size > 0, path
     assert {path: (workdir / path).stat().st_mtime_ns for path in PROTOTYPES} == mtimes
     rules = Counter(rule_of(r) for r in slurm_cluster.sacct(resumed.job_ids))
     assert not [rule for rule in rules if "prototype" in rule], rules
     assert rules["sample"] == 2 and rules["pool"] == 1, rules
-    index = pd.read_csv(workdir / "results/pool_index.csv")
+    index = pd.read_csv(workdir / "results/sampling/pool_index.csv")
     assert set(index.phase) == {"wurtzite"} and len(index) > 0
 
 

@@ -15,7 +15,7 @@ def pressure_label(pressure):
 def prototype_files():
     """Every relaxed prototype the config asks for."""
     return expand(
-        "results/structures/{phase}_P{p}.extxyz",
+        "results/prototypes/{phase}_P{p}.extxyz",
         phase=config["prototypes"]["phases"],
         p=[pressure_label(p) for p in config["prototypes"]["pressures"]],
     )
@@ -151,7 +151,7 @@ def pretrain_inputs(wildcards):
     """A-Train frames, their unit-charge Coulomb results, and the chosen q when q = eff."""
     inputs = {
         "frames": "results/distill/pretrain.db",
-        "coulomb": "results/train/pretrain_coulomb_q1.npz",
+        "coulomb": "results/training/pretrain_coulomb_q1.npz",
     }
     if wildcards.q == "eff":
         inputs["q_eff"] = "results/charges/q_eff.json"

@@ -3,7 +3,7 @@
 
 rule pseudopotential:
     output:
-        upf="results/pseudo/{element}.UPF",
+        upf="results/dft/pseudo/{element}.UPF",
     params:
         source=pseudopotential_source,
     log:
@@ -17,7 +17,7 @@ rule pseudopotential:
 rule relabel:
     input:
         shard="results/distill/dft_shard_{k}.db",
-        pseudo=expand("results/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
+        pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
     output:
         frames="results/dft/shard_{k}.db",
         status="results/dft/shard_{k}.status.json",

@@ -3,7 +3,7 @@
 
 rule describe:
     input:
-        pool="results/pool.db",
+        pool="results/sampling/pool.db",
     output:
         features="results/distill/features.npy",
     params:
@@ -21,7 +21,7 @@ rule describe:
 
 rule distill:
     input:
-        pool="results/pool.db",
+        pool="results/sampling/pool.db",
         features="results/distill/features.npy",
     output:
         pretrain="results/distill/pretrain.db",

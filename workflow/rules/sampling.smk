@@ -3,7 +3,7 @@
 
 rule sample:
     input:
-        start="results/structures/{phase}_P{p}.extxyz",
+        start="results/prototypes/{phase}_P{p}.extxyz",
     output:
         frames="results/sampling/{phase}/T{t}_P{p}_w{walker}.db",
         trace="results/sampling/{phase}/T{t}_P{p}_w{walker}.csv",
@@ -35,15 +35,15 @@ rule pool:
     input:
         runs=sampling_runs(),
     output:
-        frames="results/pool.db",
-        extxyz="results/pool.extxyz",
+        frames="results/sampling/pool.db",
+        extxyz="results/sampling/pool.extxyz",
         index=report(
-            "results/pool_index.csv",
+            "results/sampling/pool_index.csv",
             caption="../report/pool_index.rst",
             category="2. Sampling",
         ),
         plot=report(
-            "results/pool.png",
+            "results/sampling/pool.png",
             caption="../report/pool.rst",
             category="2. Sampling",
         ),

@@ -6,8 +6,8 @@ import json
 
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from ionnp.charge_scan import ReferenceStructure, ScanSettings, charge_scan, pick_q
-from ionnp.coulomb import read_results
+from ionnp.charges.coulomb import read_results
+from ionnp.charges.scan import ReferenceStructure, ScanSettings, charge_scan, pick_q
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file

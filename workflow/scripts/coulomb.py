@@ -3,8 +3,8 @@ structure at unit charges (cation +1, anion −1), stored with the chemistry."""
 
 import _ionnp_path  # noqa: F401
 
+from ionnp.charges.coulomb import coulomb, write_results
 from ionnp.chemistry import Chemistry
-from ionnp.coulomb import coulomb, write_results
 from ionnp.frames import iter_frames
 from ionnp.logs import log_to_file
 from ionnp.runtime import configure_torch

@@ -4,11 +4,11 @@ import _ionnp_path  # noqa: F401
 
 import numpy as np
 
-from ionnp.descriptors import DescriptorSettings
-from ionnp.distill import structure_features
+from ionnp.distill.features import structure_features
 from ionnp.frames import iter_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
+from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.runtime import configure_torch
 
 log = log_to_file(snakemake.log[0])

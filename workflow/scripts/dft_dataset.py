@@ -7,13 +7,13 @@ import json
 
 import pandas as pd
 
-from ionnp.dataset import eos_frames_for_training
-from ionnp.dft import check_failures
+from ionnp.dft.dataset import eos_frames_for_training
+from ionnp.dft.dataset import stratified_split
+from ionnp.dft.pw import check_failures
 from ionnp.frames import iter_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
-from ionnp.potential import RigidIonPotential
-from ionnp.splits import stratified_split
+from ionnp.sampling.potential import RigidIonPotential
 
 log = log_to_file(snakemake.log[0])
 out, inputs, params = snakemake.output, snakemake.input, snakemake.params

@@ -5,8 +5,8 @@ import _ionnp_path  # noqa: F401
 import numpy as np
 import pandas as pd
 
-from ionnp.distill import select, select_stratified, shards, shortest_distance
-from ionnp.fps import standardise
+from ionnp.distill.fps import standardise
+from ionnp.distill.selection import select, select_stratified, shards, shortest_distance
 from ionnp.frames import read_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file

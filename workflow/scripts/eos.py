@@ -8,15 +8,16 @@ import json
 import pandas as pd
 from ase.units import GPa
 
-from ionnp.calculator import IonnpCalculator
-from ionnp.eos import fit_table, fits_of, formula_units, transition_table
+from ionnp.chemistry import formula_units
+from ionnp.evaluate.eos import fit_table, fits_of, transition_table
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
-from ionnp.lammps_engine import evaluate
+from ionnp.lammps.empirical import evaluate
 from ionnp.logs import log_to_file
-from ionnp.runtime import configure_torch
+from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.plots import plot_eos
-from ionnp.potential import RigidIonPotential
+from ionnp.runtime import configure_torch
+from ionnp.sampling.potential import RigidIonPotential
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import ase.io
 
-from ionnp.dft import DftSettings, label_or_retry, launch_command
-from ionnp.eos import scaled_cells
+from ionnp.dft.pw import DftSettings, label_or_retry, launch_command
+from ionnp.evaluate.eos import scaled_cells
 from ionnp.frames import write_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file

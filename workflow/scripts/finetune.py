@@ -7,15 +7,19 @@ from dataclasses import replace
 
 import pandas as pd
 
+from ionnp.charges.coulomb import read_results
 from ionnp.chemistry import Chemistry, check_chemistry
-from ionnp.coulomb import read_results
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.runtime import configure_torch
-from ionnp.model import ModelSettings, NNPotential
+from ionnp.nnp.potential import NNPotential
+from ionnp.nnp.short_range import ModelSettings
 from ionnp.plots import plot_learning_curves
-from ionnp.training import TrainingSettings, remove_checkpoints, finetune_samples, train_ensemble
+from ionnp.runtime import configure_torch
+from ionnp.training.checkpoints import remove_checkpoints
+from ionnp.training.ensemble import train_ensemble
+from ionnp.training.settings import TrainingSettings
+from ionnp.training.targets import finetune_samples
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

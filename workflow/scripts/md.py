@@ -6,13 +6,20 @@ import json
 
 import ase.io
 
-from ionnp.calculator import IonnpCalculator
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.md import compression, lammps_compression, lammps_nve_drift, left_the_data, nve_drift, relax
+from ionnp.nnp.calculator import IonnpCalculator
+from ionnp.evaluate.md import (
+    compression,
+    lammps_compression,
+    lammps_nve_drift,
+    left_the_data,
+    nve_drift,
+    relax,
+)
 from ionnp.plots import plot_md
-from ionnp.prototypes import repeat
 from ionnp.runtime import configure_torch
+from ionnp.sampling.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

@@ -6,7 +6,7 @@ from ionnp.frames import merge_frames, read_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
 from ionnp.plots import plot_pool
-from ionnp.sampling import pool_index
+from ionnp.sampling.pool import pool_index
 
 log = log_to_file(snakemake.log[0])
 output = snakemake.output

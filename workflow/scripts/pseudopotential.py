@@ -4,9 +4,9 @@ import _ionnp_path  # noqa: F401
 
 import shutil
 
+from ionnp.dft.pseudo import generate
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.pseudo import generate
 
 log = log_to_file(snakemake.log[0])
 element, source = snakemake.wildcards.element, snakemake.params.source

@@ -5,7 +5,7 @@ import _ionnp_path  # noqa: F401
 import json
 from pathlib import Path
 
-from ionnp.dft import DftSettings, label_or_retry, launch_command
+from ionnp.dft.pw import DftSettings, label_or_retry, launch_command
 from ionnp.frames import read_frames, write_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file

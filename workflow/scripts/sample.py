@@ -9,9 +9,9 @@ from ionnp.frames import write_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
 from ionnp.plots import plot_sampling_run
-from ionnp.potential import RigidIonPotential
-from ionnp.prototypes import repeat
-from ionnp.sampling import RunSettings, SamplingError, run_label, sample
+from ionnp.sampling.driver import RunSettings, SamplingError, run_label, sample
+from ionnp.sampling.potential import RigidIonPotential
+from ionnp.sampling.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])
 w = snakemake.wildcards

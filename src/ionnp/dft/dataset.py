@@ -1,0 +1,84 @@
+"""The DFT dataset: sampled structures and equation-of-state cells, with their splits.
+
+Sampled structures (the distilled pool frames) are split stratified by (phase, run pressure)
+(:func:`stratified_split`). Equation-of-state cells (pw.x at fixed-shape volumes of
+each polymorph, :mod:`ionnp.eos`) bring what sampling at high temperature lacks: each phase near
+its equilibrium and under uniform strain. Alternate volumes go to train and test
+(:func:`alternate_split`), so the NNP's equation of state and transition pressure are partly an
+out-of-sample test. Every frame carries ``source`` ('sampling' or 'eos'), ``phase``,
+``run_pressure_gpa`` and the empirical potential's labels ``emp_energy`` (eV), ``emp_forces``
+(eV/Å), ``emp_stress`` (eV/Å³), which the evaluation compares against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from ase import Atoms
+from ase.units import GPa
+
+from ionnp.lammps.empirical import evaluate
+from ionnp.sampling.potential import RigidIonPotential
+
+
+def alternate_split(volume_scales: Sequence[float]) -> list[str]:
+    """'train' for the 1st, 3rd, ... smallest volume, 'test' for the 2nd, 4th, ...; one name
+    per item, in the order given."""
+    rank = np.argsort(np.argsort(volume_scales, kind="stable"), kind="stable")
+    return ["train" if r % 2 == 0 else "test" for r in rank]
+
+
+def eos_frames_for_training(frames: Sequence[Atoms], potential: RigidIonPotential) -> list[Atoms]:
+    """Copies of DFT-labelled equation-of-state cells (``info`` with ``phase``, ``volume_scale``)
+    ready for the dataset: empirical labels from LAMMPS, ``run_pressure_gpa`` = the empirical
+    pressure of the cell (GPa; what a sampling run's pressure means too), ``pool_index`` −1,
+    ``run_temperature_k`` 0, ``source`` 'eos', and the split of :func:`alternate_split` within
+    each phase."""
+    out = []
+    for atoms in frames:
+        labels = evaluate(atoms, potential)
+        frame = atoms.copy()
+        frame.calc = atoms.calc
+        frame.info.update(emp_energy=labels.energy, emp_stress=np.asarray(labels.stress),
+                          run_pressure_gpa=float(-np.mean(labels.stress[:3]) / GPa),
+                          run_temperature_k=0.0, pool_index=-1, source="eos")
+        frame.arrays["emp_forces"] = np.asarray(labels.forces)
+        out.append(frame)
+    for phase in {a.info["phase"] for a in out}:
+        mine = [a for a in out if a.info["phase"] == phase]
+        for atoms, name in zip(mine, alternate_split([a.info["volume_scale"] for a in mine])):
+            atoms.info["split"] = name
+    return out
+
+
+def stratified_split(strata: Sequence[object], fractions: Mapping[str, float], seed: int) -> list[str]:
+    """Assign each item a split name; every stratum is split in the given proportions.
+
+    Within a stratum of n items, split s gets round(n·f_s) items (largest remainders first,
+    so the counts add up to n), in a random order fixed by ``seed``. Returns one name per item.
+    """
+    names = list(fractions)
+    weights = np.array([fractions[name] for name in names], dtype=float)
+    weights /= weights.sum()
+    rng = np.random.default_rng(seed)
+    labels = [""] * len(strata)
+    groups: dict[object, list[int]] = {}
+    for index, stratum in enumerate(strata):
+        groups.setdefault(stratum, []).append(index)
+    for stratum in sorted(groups, key=str):
+        members = groups[stratum]
+        exact = weights * len(members)
+        counts = np.floor(exact).astype(int)
+        for k in np.argsort(-(exact - counts), kind="stable")[: len(members) - counts.sum()]:
+            counts[k] += 1
+        order = rng.permutation(members)
+        start = 0
+        for name, count in zip(names, counts):
+            for index in order[start:start + count]:
+                labels[index] = name
+            start += count
+    return labels
+
+
+__all__ = ["alternate_split", "eos_frames_for_training", "stratified_split"]

@@ -1,0 +1,202 @@
+"""The NNP as used: an ensemble of short-range models plus the effective-charge Coulomb term,
+
+    E = mean_k E_NN,k + E_core + q² E_C(1),
+
+with per-structure predictions (energy, per-atom energies, forces, stress and the ensemble
+spread) as numpy, and model files (:mod:`ionnp.nnp.io`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import torch
+from ase import Atoms
+
+from ionnp.charges.coulomb import CoulombResult, coulomb
+from ionnp.io import atomic_path
+from ionnp.nnp.graph import Geometry, Graph, batches, build_graph
+from ionnp.nnp.io import FILE_FORMAT, FILE_VERSION, settings_from_dict
+from ionnp.nnp.prediction import Output, Prediction, split_output
+from ionnp.nnp.short_range import ModelSettings, ShortRangeModel, clone_state
+
+
+class NNPotential(torch.nn.Module):
+    """An ensemble of short-range models plus the effective-charge Coulomb term.
+
+    Args:
+        members: K short-range models with the same elements and descriptor settings.
+        charge: the effective charge q (e); 0 switches the Coulomb term off.
+        charge_signs: the unit charge of each element (+1 cation, −1 anion), the charges of
+            E_C(1); default +1 for the first element, −1 for the second (two elements only).
+        coulomb_accuracy: ε of :func:`ionnp.coulomb.coulomb`.
+    """
+
+    def __init__(self, members: Sequence[ShortRangeModel], charge: float = 0.0,
+                 charge_signs: Mapping[str, float] | None = None, *,
+                 coulomb_accuracy: float = 1e-8) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an NNPotential needs at least one member")
+        first = members[0]
+        for m in members[1:]:
+            if m.elements != first.elements or m.settings.descriptors != first.settings.descriptors:
+                raise ValueError("ensemble members must share elements and descriptor settings")
+        self.members = torch.nn.ModuleList(members)
+        self.elements = first.elements
+        self.charge = float(charge)
+        if charge_signs is None:
+            if len(self.elements) != 2:
+                raise ValueError("charge_signs are needed unless there are exactly two elements")
+            charge_signs = {self.elements[0]: 1.0, self.elements[1]: -1.0}
+        if set(charge_signs) != set(self.elements):
+            raise ValueError(f"charge_signs {dict(charge_signs)} do not match elements {self.elements}")
+        self.charge_signs = {e: float(charge_signs[e]) for e in self.elements}
+        self.coulomb_accuracy = coulomb_accuracy
+
+    @classmethod
+    def create(cls, elements: Sequence[str], settings: ModelSettings = ModelSettings(),
+               charge: float = 0.0, charge_signs: Mapping[str, float] | None = None, *,
+               seed: int = 0) -> NNPotential:
+        """``settings.ensemble_size`` freshly initialised members (member k seeded seed + k)."""
+        members = []
+        for k in range(settings.ensemble_size):
+            torch.manual_seed(seed + k)
+            members.append(ShortRangeModel(elements, settings))
+        return cls(members, charge, charge_signs)
+
+    @property
+    def settings(self) -> ModelSettings:
+        return replace(self.members[0].settings, ensemble_size=len(self.members))
+
+    @property
+    def cutoff(self) -> float:
+        return self.members[0].cutoff
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.members[0].dtype
+
+    def graph(self, frames: Atoms | Sequence[Atoms]) -> Graph:
+        return build_graph(frames, self.elements, self.cutoff)
+
+    def short_range(self, graph: Graph, *, forces: bool = True, stress: bool = True,
+                    spread: bool = True) -> tuple[Output, Output]:
+        """Ensemble mean of the short-range term, and its spread (population std over the
+        members). The spread of the energies is always there; that of forces and stress only
+        with ``spread`` (one backward pass per member instead of one in all), else None.
+
+        The descriptors are computed once and shared by all members.
+        """
+        with torch.enable_grad():
+            geometry = Geometry(graph, self.dtype, forces, stress)
+            features = self.members[0].features(geometry, graph.species)
+            energies = torch.stack([m.atomic_energies(features, graph.species)
+                                    + m.core_energies(geometry, graph.species).to(torch.float64)
+                                    for m in self.members])  # (K, N)
+            energy = torch.zeros(len(self.members), graph.n_structures,
+                                 dtype=energies.dtype).index_add(1, graph.batch, energies)
+            k = len(self.members)
+            if spread and k > 1 and (forces or stress):
+                per_member = [geometry.derivatives(energy[m].sum(), forces=forces, stress=stress,
+                                                   create_graph=False, retain_graph=m < k - 1)
+                              for m in range(k)]
+                f_all = torch.stack([p[0] for p in per_member]) if forces else None
+                s_all = torch.stack([p[1] for p in per_member]) if stress else None
+                f = f_all.mean(0) if forces else None
+                s = s_all.mean(0) if stress else None
+                f_std = f_all.std(0, correction=0) if forces else None
+                s_std = s_all.std(0, correction=0) if stress else None
+            else:
+                f, s = geometry.derivatives(energy.mean(0).sum(), forces=forces, stress=stress,
+                                            create_graph=False)
+                zero = lambda t: None if t is None else torch.zeros_like(t)  # noqa: E731
+                f_std, s_std = (zero(f), zero(s)) if k == 1 else (None, None)
+        energies, energy = energies.detach(), energy.detach()
+        mean = Output(energy.mean(0), energies.mean(0), f, s)
+        std = Output(energy.std(0, correction=0), energies.std(0, correction=0), f_std, s_std)
+        return mean, std
+
+    def coulomb_unit(self, atoms: Atoms) -> CoulombResult:
+        """E_C(1), F_C(1), σ_C(1) of ``atoms`` with the unit charges."""
+        return coulomb(atoms, self.charge_signs, accuracy=self.coulomb_accuracy)
+
+    def predict(self, atoms: Atoms, *, forces: bool = True, stress: bool = True,
+                spread: bool = True, coulomb_unit: CoulombResult | None = None) -> Prediction:
+        """Energy, per-atom energies, forces, stress and their ensemble spread of one structure.
+
+        ``coulomb_unit``: a precomputed unit-charge Coulomb result (else computed if q ≠ 0).
+        """
+        return self.predict_many([atoms], forces=forces, stress=stress, spread=spread,
+                                 coulomb_units=None if coulomb_unit is None else [coulomb_unit])[0]
+
+    def predict_many(self, frames: Sequence[Atoms], *, forces: bool = True, stress: bool = True,
+                     spread: bool = True, coulomb_units: Sequence[CoulombResult] | None = None,
+                     max_atoms: int = 4096) -> list[Prediction]:
+        """:meth:`predict` for many structures, batched into graphs of ≤ ``max_atoms`` atoms."""
+        out: list[Prediction] = []
+        for group in batches([len(a) for a in frames], max_atoms):
+            graph = self.graph([frames[k] for k in group])
+            mean, std = self.short_range(graph, forces=forces, stress=stress, spread=spread)
+            for k, p in zip(group, split_output(mean, graph.n_atoms, std)):
+                out.append(self._add_coulomb(p, frames[k], None if coulomb_units is None
+                                             else coulomb_units[k]))
+        return out
+
+    def _add_coulomb(self, p: Prediction, atoms: Atoms, unit: CoulombResult | None) -> Prediction:
+        if self.charge == 0.0:
+            return p
+        c = (unit if unit is not None else self.coulomb_unit(atoms)).scaled(self.charge)
+        return replace(
+            p, energy=p.energy + c.energy, energies=p.energies + c.energy / len(atoms),
+            forces=None if p.forces is None else p.forces + c.forces,
+            stress=None if p.stress is None else p.stress + c.stress,
+            coulomb_energy=c.energy,
+        )
+
+    # ---- files
+
+    def save(self, path: str | os.PathLike, metadata: Mapping[str, Any] | None = None) -> None:
+        """Write the model file (atomically): settings, elements, q, normalisation, weights."""
+        payload = {
+            "format": FILE_FORMAT,
+            "version": FILE_VERSION,
+            "elements": list(self.elements),
+            "settings": self.settings.to_dict(),
+            "charge": self.charge,
+            "charge_signs": dict(self.charge_signs),
+            "coulomb_accuracy": self.coulomb_accuracy,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "members": [clone_state(m) for m in self.members],
+            "metadata": dict(metadata or {}),
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> NNPotential:
+        """Read a file written by :meth:`save` (``torch.load(weights_only=True)``)."""
+        payload = torch.load(path, weights_only=True, map_location="cpu")
+        if payload.get("format") != FILE_FORMAT:
+            raise ValueError(f"{path}: not an ionnp model file")
+        if payload["version"] != FILE_VERSION:
+            age = "newer" if payload["version"] > FILE_VERSION else "older"
+            raise ValueError(f"{path}: model file version {payload['version']} is {age} than this "
+                             f"ionnp's ({FILE_VERSION}); retrain it with this version")
+        settings = settings_from_dict(payload["settings"])
+        dtype = getattr(torch, payload["dtype"])
+        members = []
+        for state in payload["members"]:
+            member = ShortRangeModel(payload["elements"], settings).to(dtype)
+            member.load_state_dict(state)
+            members.append(member)
+        model = cls(members, payload["charge"], payload["charge_signs"],
+                    coulomb_accuracy=payload["coulomb_accuracy"])
+        model.metadata = payload.get("metadata", {})
+        return model
+
+
+__all__ = ["NNPotential", "Prediction"]

@@ -1,0 +1,27 @@
+# MD with the final model: NVE drift and a compression run, with the ensemble spread.
+
+
+rule md:
+    input:
+        model="models/finetune_qeff.pt",
+        start="results/prototypes/wurtzite_P0.extxyz",
+    output:
+        summary="results/md/md_summary.json",
+        nve="results/md/nve.csv",
+        compression="results/md/compression.csv",
+        plot=report(
+            "results/md/md.png",
+            caption="../report/md.rst",
+            category="7. Evaluation",
+        ),
+    params:
+        md=config["md"],
+        seed=config["seed"],
+    log:
+        "logs/md/md.log",
+    benchmark:
+        "logs/benchmarks/md/md.tsv"
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/md.py"

@@ -1,0 +1,76 @@
+# The NNP: A-Train at each charge on the empirical residual, fine-tuning on DFT residuals.
+
+
+rule pretrain_coulomb:
+    input:
+        frames="results/distill/pretrain.db",
+    output:
+        coulomb="results/training/pretrain_coulomb_q1.npz",
+    params:
+        charges=config["potential"]["charges"],
+    log:
+        "logs/training/pretrain_coulomb.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/coulomb.py"
+
+
+rule pretrain:
+    input:
+        unpack(pretrain_inputs),
+    output:
+        model="models/pretrain_q{q}.pt",
+        history="results/training/pretrain_q{q}_history.csv",
+        curve=report(
+            "results/training/pretrain_q{q}_curve.png",
+            caption="../report/learning_curve.rst",
+            category="6. Training",
+        ),
+    params:
+        model=config["model"],
+        training=config["training"]["pretrain"],
+        charges=config["potential"]["charges"],
+        seed=config["seed"],
+        checkpoints="models/checkpoints/pretrain_q{q}",
+    log:
+        "logs/training/pretrain_q{q}.log",
+    benchmark:
+        "logs/benchmarks/training/pretrain_q{q}.tsv"
+    threads: 1
+    resources:
+        runtime="12h",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/pretrain.py"
+
+
+rule finetune:
+    input:
+        unpack(finetune_inputs),
+    output:
+        model="models/{start}_q{q}.pt",
+        history="results/training/{start}_q{q}_history.csv",
+        curve=report(
+            "results/training/{start}_q{q}_curve.png",
+            caption="../report/learning_curve.rst",
+            category="6. Training",
+        ),
+    params:
+        model=config["model"],
+        training=config["training"]["finetune"],
+        charges=config["potential"]["charges"],
+        seed=config["seed"],
+        checkpoints="models/checkpoints/{start}_q{q}",
+    log:
+        "logs/training/{start}_q{q}.log",
+    benchmark:
+        "logs/benchmarks/training/{start}_q{q}.tsv"
+    threads: 1
+    resources:
+        runtime="12h",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/finetune.py"
