@@ -34,6 +34,7 @@ import yaml  # noqa: E402
 from ase import Atoms  # noqa: E402
 
 from ionnp.charges.scan import (  # noqa: E402
+    PairBasis,
     ReferenceStructure,
     ScanSettings,
     charge_scan,
@@ -65,7 +66,7 @@ def structures(n: int) -> list[Atoms]:
     cells = []
     for k in range(n):
         phase = list(SUPERCELLS)[k % len(SUPERCELLS)]
-        atoms = build(phase, SUPERCELLS[phase])
+        atoms = build(phase, ZNO, SUPERCELLS[phase])
         strain = rng.normal(0.0, 0.02, (3, 3))
         atoms.set_cell(atoms.cell.array @ (np.eye(3) + 0.5 * (strain + strain.T)), scale_atoms=True)
         atoms.positions += rng.normal(0.0, 0.08, atoms.positions.shape)
@@ -96,7 +97,7 @@ def main() -> None:
                                     charges={"Zn": 1.0, "O": -1.0})
     cells = structures(args.structures)
     labels = [evaluate(atoms, potential) for atoms in cells]
-    settings = ScanSettings()
+    settings = ScanSettings(PairBasis(ZNO.elements))
 
     t_coulomb, units = timed(lambda: [coulomb(a, ZNO.unit_charges(a)) for a in cells], args.repeats)
     references = [ReferenceStructure(a, a.info["phase"], y.energy, y.forces, y.stress, u)

@@ -154,7 +154,7 @@ def main() -> None:
           f"{'vs lmp':>7} | {'vs in-process':>13} | {'wall vs lmp':>11}")
     print("-" * 90)
     for supercell, steps in CELLS.items():
-        atoms = repeat(relaxed, supercell)
+        atoms = repeat(relaxed, supercell, "Zn")
         plain = dataclasses.replace(biased, steps=steps, hill_height=0.0, wall_constant=0.0)
         timings = measure(atoms, potential, plain, dataclasses.replace(biased, steps=steps),
                           args.rounds)

@@ -11,6 +11,11 @@ import itertools
 import numpy as np
 from scipy.special import erfc
 
+from ionnp.chemistry import Chemistry
+
+#: The chemistry every test structure uses (ZnO, formal charges ±2).
+ZNO = Chemistry("Zn", "O", 2.0)
+
 #: e²/(4πε₀) in eV Å as LAMMPS's ``units metal`` defines it (qqr2e). CODATA gives
 #: 14.3996454784...; the 3e-8 relative difference is below every tolerance except the
 #: 1e-6 eV/atom comparison with LAMMPS, which therefore uses LAMMPS's constant.

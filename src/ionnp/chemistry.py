@@ -71,7 +71,7 @@ class Chemistry:
             ValueError: an element that is neither the cation nor the anion.
         """
         symbols = np.array(atoms.get_chemical_symbols())
-        unknown = sorted(set(symbols) - set(self.elements))
+        unknown = sorted(set(symbols.tolist()) - set(self.elements))
         if unknown:
             raise ValueError(f"{atoms.get_chemical_formula()}: elements {unknown} are neither the "
                              f"cation {self.cation} nor the anion {self.anion}")

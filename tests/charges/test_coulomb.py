@@ -10,10 +10,7 @@ from ase.build import bulk
 
 import reference
 from ionnp.charges.coulomb import CoulombResult, coulomb
-from ionnp.chemistry import Chemistry
-from reference import ewald_energy, strain_derivative
-
-ZNO = Chemistry("Zn", "O", 2.0)
+from reference import ZNO, ewald_energy, strain_derivative
 
 K_E = torchpme.prefactors.eV_A
 

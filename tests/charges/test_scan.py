@@ -23,16 +23,15 @@ from ionnp.charges.scan import (
     linear_system,
     pick_q,
 )
-from ionnp.chemistry import Chemistry
 from ionnp.lammps.empirical import evaluate
 from ionnp.sampling.prototypes import relax, repeat
-from reference import strain_derivative
-
-ZNO = Chemistry("Zn", "O", 2.0)
+from reference import ZNO, strain_derivative
 
 torch.set_num_threads(1)
 
-BASIS = PairBasis(cutoff=4.5, n_functions=6, r_min=1.2)
+BASIS = PairBasis(ZNO.elements, cutoff=4.5, n_functions=6, r_min=1.2)
+#: The default scan (6 Å basis) for ZnO.
+DEFAULT = ScanSettings(PairBasis(ZNO.elements))
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +146,7 @@ def refit_learnability(structures, settings: ScanSettings, q: float) -> dict[str
 
 def test_q_squared_shortcut_equals_refits(recovery_set):
     structures = recovery_set(1.0)[::3]
-    settings = ScanSettings(folds=4, seed=5)
+    settings = ScanSettings(PairBasis(ZNO.elements), folds=4, seed=5)
     table = charge_scan(structures, settings).set_index("q")
     for q in (0.0, 0.45, 1.0, 1.85):
         row = table.iloc[int(np.argmin(np.abs(table.index - q)))]
@@ -156,7 +155,7 @@ def test_q_squared_shortcut_equals_refits(recovery_set):
 
 
 def test_grid_and_folds():
-    assert np.allclose(ScanSettings().grid, np.arange(41) * 0.05)
+    assert np.allclose(ScanSettings(PairBasis(ZNO.elements)).grid, np.arange(41) * 0.05)
     assignment = fold_assignment(23, 5, seed=2)
     assert sorted(np.bincount(assignment)) == [4, 4, 5, 5, 5]
     assert np.array_equal(assignment, fold_assignment(23, 5, seed=2))
@@ -179,9 +178,9 @@ def test_reference_from_labelled_atoms_and_from_config(sheared_wurtzite):
     np.testing.assert_array_equal(reference.stress, stress)
     with pytest.raises(ValueError, match="Coulomb forces"):
         ReferenceStructure(atoms, "w", 0.0, forces, stress, CoulombResult(0.0, forces[:4], stress))
-    settings = ScanSettings.from_config({"q_step": 0.1, "folds": 4,
-                                         "basis": {"cutoff": 5.0, "elements": ["Zn", "O"]}})
-    assert settings.basis == PairBasis(cutoff=5.0) and len(settings.grid) == 21
+    settings = ScanSettings.from_config({"q_step": 0.1, "folds": 4, "basis": {"cutoff": 5.0}},
+                                        ZNO.elements)
+    assert settings.basis == PairBasis(("Zn", "O"), cutoff=5.0) and len(settings.grid) == 21
 
 
 #: Supercells giving 8 or 16 atoms per structure.
@@ -197,7 +196,7 @@ def frames(potential) -> list[Atoms]:
     frames = []
     for phase, supercell in SUPERCELLS.items():
         for pressure in (0.0, 10.0, 20.0):
-            relaxed = repeat(relax(phase, pressure, potential), supercell)
+            relaxed = repeat(relax(phase, pressure, potential), supercell, "Zn")
             for _ in range(4):
                 atoms = relaxed.copy()
                 strain = rng.normal(0.0, 0.02, (3, 3))
@@ -234,7 +233,7 @@ def recovery_set(frames, unit_coulomb, potential):
 
 @pytest.mark.parametrize("q_true", [0.6, 1.0, 1.4])
 def test_learnability_recovers_the_charge_of_the_labels(recovery_set, q_true):
-    table = charge_scan(recovery_set(q_true))
+    table = charge_scan(recovery_set(q_true), DEFAULT)
     q_eff, metrics = pick_q(table, "learnability")
     assert q_eff == pytest.approx(q_true, abs=0.02)
     assert metrics["q_grid"] == pytest.approx(q_true, abs=1e-9)
@@ -256,7 +255,7 @@ def test_raw_least_squares_carry_the_short_range_term(recovery_set, frames, unit
     expected = q_true**2 + buckingham @ unit / (unit @ unit)
     assert least_squares_q2(recovery_set(q_true))["forces"] == pytest.approx(expected, abs=1e-6)
     assert expected < 0  # the raw fit cannot recover q here: pick_q gives the grid's end
-    assert pick_q(charge_scan(recovery_set(q_true)), "least_squares_forces")[0] == 0.0
+    assert pick_q(charge_scan(recovery_set(q_true), DEFAULT), "least_squares_forces")[0] == 0.0
 
 
 def test_a_constant_pulay_stress_does_not_move_q(recovery_set):
@@ -267,7 +266,7 @@ def test_a_constant_pulay_stress_does_not_move_q(recovery_set):
 
     offset = -11.0 * GPa * np.array([1, 1, 1, 0, 0, 0])
     shifted = [dataclasses.replace(s, stress=s.stress + offset) for s in recovery_set(1.0)]
-    q_eff, _ = pick_q(charge_scan(shifted), "learnability")
+    q_eff, _ = pick_q(charge_scan(shifted, DEFAULT), "learnability")
     assert q_eff == pytest.approx(1.0, abs=0.05)
-    biased, _ = pick_q(charge_scan(shifted, ScanSettings(stress_intercept=False)), "learnability")
+    biased, _ = pick_q(charge_scan(shifted, ScanSettings(PairBasis(ZNO.elements), stress_intercept=False)), "learnability")
     assert abs(biased - 1.0) > 0.3

@@ -12,6 +12,7 @@ from ionnp.evaluate.eos import scaled_cells
 from ionnp.lammps.empirical import evaluate
 from ionnp.sampling.potential import RigidIonPotential
 from ionnp.sampling.prototypes import build
+from reference import ZNO
 
 
 def test_alternate_volumes_go_to_train_and_test():
@@ -23,7 +24,7 @@ def test_eos_frames_carry_empirical_labels_and_splits():
     potential = RigidIonPotential.from_config(validate_config({})["potential"])
     frames = []
     for phase in ("wurtzite", "rocksalt"):
-        for atoms in scaled_cells(build(phase), [0.9, 1.0, 1.1]):
+        for atoms in scaled_cells(build(phase, ZNO), [0.9, 1.0, 1.1]):
             atoms.info["phase"] = phase
             atoms.calc = SinglePointCalculator(atoms, energy=-100.0, forces=np.zeros((len(atoms), 3)),
                                                stress=np.zeros(6))

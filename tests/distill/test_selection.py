@@ -7,12 +7,13 @@ from ionnp.distill.features import structure_features
 from ionnp.distill.selection import allocate, select, select_stratified, shards, shortest_distance
 from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.sampling.prototypes import build
+from reference import ZNO
 
 SETTINGS = DescriptorSettings()
 
 
 def test_features_are_invariant_to_rotation_and_atom_order():
-    atoms = build("wurtzite", (2, 1, 1))
+    atoms = build("wurtzite", ZNO, (2, 1, 1))
     atoms.rattle(0.05, seed=1)
     turned = atoms.copy()
     turned.rotate(40, "y", rotate_cell=True)
@@ -23,7 +24,7 @@ def test_features_are_invariant_to_rotation_and_atom_order():
 
 
 def test_features_see_compression_and_phase():
-    frames = [build("wurtzite", (2, 1, 1)), build("rocksalt"), build("wurtzite", (2, 1, 1))]
+    frames = [build("wurtzite", ZNO, (2, 1, 1)), build("rocksalt", ZNO), build("wurtzite", ZNO, (2, 1, 1))]
     frames[2].set_cell(frames[2].cell * 0.95, scale_atoms=True)
     f = structure_features(frames, SETTINGS, ["Zn", "O"])
     assert not np.allclose(f[0], f[1]) and not np.allclose(f[0], f[2])
@@ -88,6 +89,6 @@ def test_stratified_selection_covers_every_stratum_within_the_caps():
 def test_shortest_distance_equals_ase():
     from ase.neighborlist import neighbor_list as ase_neighbor_list
 
-    atoms = build("rocksalt")
+    atoms = build("rocksalt", ZNO)
     atoms.rattle(0.1, seed=4)
     assert shortest_distance(atoms) == pytest.approx(ase_neighbor_list("d", atoms, 4.0).min(), abs=1e-12)

@@ -6,12 +6,12 @@ from ase import Atoms
 
 from ionnp.lammps.empirical import evaluate
 from ionnp.sampling.prototypes import build
-from reference import buckingham_energy, ewald_energy
+from reference import ZNO, buckingham_energy, ewald_energy
 
 
 def _distorted_wurtzite() -> Atoms:
     """A 2×1×1 wurtzite cell, rattled, sheared and rotated away from LAMMPS's frame."""
-    atoms = build("wurtzite", (2, 1, 1))
+    atoms = build("wurtzite", ZNO, (2, 1, 1))
     rng = np.random.default_rng(7)
     atoms.positions += rng.normal(scale=0.08, size=atoms.positions.shape)
     strain = np.eye(3) + rng.normal(scale=0.02, size=(3, 3))

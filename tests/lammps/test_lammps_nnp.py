@@ -18,6 +18,7 @@ from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
 from ionnp.sampling.prototypes import build
+from reference import ZNO
 
 torch.set_num_threads(1)
 
@@ -38,7 +39,7 @@ STRESS_TOL = 1e-7  # eV/Å³ (1.6e-5 GPa)
 
 def wurtzite(seed: int = 2) -> Atoms:
     """16-atom wurtzite, rattled and rotated away from LAMMPS's lower-triangular frame."""
-    atoms = build("wurtzite", (2, 2, 1))
+    atoms = build("wurtzite", ZNO, (2, 2, 1))
     atoms.rattle(0.05, seed=seed)
     atoms.rotate(37, "x", rotate_cell=True)
     atoms.rotate(-21, "z", rotate_cell=True)

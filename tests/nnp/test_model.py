@@ -12,13 +12,11 @@ from ase.build import bulk
 from scipy.spatial.transform import Rotation
 
 from ionnp.charges.coulomb import coulomb
-from ionnp.chemistry import Chemistry
 from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.graph import Geometry, Graph, build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
-
-ZNO = Chemistry("Zn", "O", 2.0)
+from reference import ZNO
 
 torch.set_num_threads(1)
 
@@ -29,6 +27,7 @@ SETTINGS = ModelSettings(
                                    n_angles=3),
     hidden_layers=(16, 12), ensemble_size=3,
 )
+
 VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
 
 

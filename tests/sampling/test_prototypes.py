@@ -5,11 +5,12 @@ import pytest
 from ase.units import GPa
 
 from ionnp.sampling.prototypes import BUILDERS, build, enthalpy_table, relax
+from reference import ZNO
 
 
 @pytest.mark.parametrize("phase", sorted(BUILDERS))
 def test_build_is_stoichiometric_cations_first(phase):
-    atoms = build(phase, (2, 1, 1))
+    atoms = build(phase, ZNO, (2, 1, 1))
     symbols = atoms.get_chemical_symbols()
     n = len(symbols) // 2
     assert symbols == ["Zn"] * n + ["O"] * n
@@ -17,7 +18,7 @@ def test_build_is_stoichiometric_cations_first(phase):
 
 def test_unknown_phase_is_named():
     with pytest.raises(ValueError, match="'quartz'"):
-        build("quartz")
+        build("quartz", ZNO)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ionnp.charges.coulomb import coulomb
-from ionnp.chemistry import Chemistry
 from ionnp.config import validate_config
 from ionnp.lammps.empirical import evaluate
 from ionnp.nnp.descriptors import DescriptorSettings
@@ -37,8 +36,7 @@ from ionnp.training.transfer import (
     refit_energy_shift,
     scratch_model,
 )
-
-ZNO = Chemistry("Zn", "O", 2.0)
+from reference import ZNO
 
 torch.set_num_threads(1)
 
@@ -47,6 +45,7 @@ MODEL = ModelSettings(
     descriptors=DescriptorSettings(cutoff=4.5, n_radial=16, n_angular_radial=2, n_angles=2),
     hidden_layers=(16, 16), ensemble_size=1,
 )
+
 #: Cheaper still, for the tests of the loop's mechanics.
 TINY = replace(MODEL, descriptors=DescriptorSettings(cutoff=4.0, n_radial=6, n_angular_radial=2,
                                                      n_angles=2), hidden_layers=(8, 8, 8))

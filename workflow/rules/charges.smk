@@ -32,6 +32,7 @@ rule charge_scan:
         residual="results/charges/residual_q_eff.extxyz",
     params:
         scan=charge_scan_settings(),
+        charges=config["potential"]["charges"],
         seed=config["seed"],
     log:
         "logs/charges/scan.log",

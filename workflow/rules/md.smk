@@ -16,6 +16,7 @@ rule md:
         ),
     params:
         md=config["md"],
+        charges=config["potential"]["charges"],
         seed=config["seed"],
     log:
         "logs/md/md.log",

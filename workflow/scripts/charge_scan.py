@@ -1,13 +1,13 @@
 """Rule charge_scan: choose q from DFT and explicit Coulomb alone (ionnp.charge_scan)."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 
+import _ionnp_path  # noqa: F401
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ionnp.charges.coulomb import read_results
 from ionnp.charges.scan import ReferenceStructure, ScanSettings, charge_scan, pick_q
+from ionnp.chemistry import Chemistry, check_chemistry
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
@@ -15,7 +15,9 @@ from ionnp.logs import log_to_file
 log = log_to_file(snakemake.log[0])
 section = dict(snakemake.params.scan)
 method = section.pop("method")
-settings = ScanSettings.from_config({**section, "seed": snakemake.params.seed})
+chemistry = Chemistry.from_charges(snakemake.params.charges)
+check_chemistry(chemistry, coulomb=snakemake.input.coulomb)
+settings = ScanSettings.from_config({**section, "seed": snakemake.params.seed}, chemistry.elements)
 frames = read_frames(snakemake.input.dataset)
 unit = read_results(snakemake.input.coulomb)
 # q is a hyper-parameter: choose it on train + valid, never on the test split.

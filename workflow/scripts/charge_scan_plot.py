@@ -1,10 +1,9 @@
 """Rule charge_scan_plot: the scan against q, with the chosen q and the reference charges."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 import math
 
+import _ionnp_path  # noqa: F401
 import pandas as pd
 
 from ionnp.logs import log_to_file

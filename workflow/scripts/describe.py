@@ -1,7 +1,6 @@
 """Rule describe: structure features of every pool frame (ionnp.distill.structure_features)."""
 
 import _ionnp_path  # noqa: F401
-
 import numpy as np
 
 from ionnp.distill.features import structure_features

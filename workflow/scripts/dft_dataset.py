@@ -1,14 +1,12 @@
 """Rule dft_dataset: converged structures of all shards (and the equation-of-state cells),
 failures listed, splits assigned (ionnp.dataset)."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 
+import _ionnp_path  # noqa: F401
 import pandas as pd
 
-from ionnp.dft.dataset import eos_frames_for_training
-from ionnp.dft.dataset import stratified_split
+from ionnp.dft.dataset import eos_frames_for_training, stratified_split
 from ionnp.dft.pw import check_failures
 from ionnp.frames import iter_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz

@@ -1,7 +1,6 @@
 """Rule distill: FPS picks of the pretraining and DFT sets, written with their plots."""
 
 import _ionnp_path  # noqa: F401
-
 import numpy as np
 import pandas as pd
 

@@ -1,7 +1,6 @@
 """Rule enthalpy: table and plot of enthalpy against pressure for every relaxed prototype."""
 
 import _ionnp_path  # noqa: F401
-
 import ase.io
 
 from ionnp.io import atomic_path

@@ -1,10 +1,9 @@
 """Rule eos: Birch–Murnaghan fits per polymorph and transition pressures, for DFT, the final
 NNP and the empirical potential, on the same cells."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 
+import _ionnp_path  # noqa: F401
 import pandas as pd
 from ase.units import GPa
 

@@ -1,10 +1,9 @@
 """Rule eos_dft: pw.x at a few volumes of one polymorph, reusing finished results."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 from pathlib import Path
 
+import _ionnp_path  # noqa: F401
 import ase.io
 
 from ionnp.dft.pw import DftSettings, label_or_retry, launch_command

@@ -1,9 +1,8 @@
 """Rule evaluate: metrics per variant, parity plots, test error against q next to the scan."""
 
-import _ionnp_path  # noqa: F401
-
 from pathlib import Path
 
+import _ionnp_path  # noqa: F401
 import pandas as pd
 
 from ionnp.charges.coulomb import read_results

@@ -1,10 +1,9 @@
 """Rule finetune: train on DFT residuals y_DFT − q² y_C(1), from A-Train weights or scratch."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 from dataclasses import replace
 
+import _ionnp_path  # noqa: F401
 import pandas as pd
 
 from ionnp.charges.coulomb import read_results

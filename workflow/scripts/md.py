@@ -1,14 +1,11 @@
 """Rule md: NVE energy drift and a compression run with the final model (ionnp.md)."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 
+import _ionnp_path  # noqa: F401
 import ase.io
 
-from ionnp.io import atomic_path
-from ionnp.logs import log_to_file
-from ionnp.nnp.calculator import IonnpCalculator
+from ionnp.chemistry import Chemistry
 from ionnp.evaluate.md import (
     compression,
     lammps_compression,
@@ -17,6 +14,9 @@ from ionnp.evaluate.md import (
     nve_drift,
     relax,
 )
+from ionnp.io import atomic_path
+from ionnp.logs import log_to_file
+from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.plots import plot_md
 from ionnp.runtime import configure_torch
 from ionnp.sampling.prototypes import repeat
@@ -24,7 +24,8 @@ from ionnp.sampling.prototypes import repeat
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)
 md, out = snakemake.params.md, snakemake.output
-start = repeat(ase.io.read(snakemake.input.start), md["supercell"])
+start = repeat(ase.io.read(snakemake.input.start), md["supercell"],
+               Chemistry.from_charges(snakemake.params.charges).cation)
 start.calc = IonnpCalculator(snakemake.input.model, spread=False)
 relaxed = relax(start)
 log.info("relaxed with the model: %s", relaxed)

@@ -1,11 +1,10 @@
 """Rule pretrain: A-Train an ensemble at charge q on the empirical potential's residual at q,
 y_Buck + (z² − q²) y_C(1) (ionnp.training)."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 from dataclasses import replace
 
+import _ionnp_path  # noqa: F401
 import pandas as pd
 
 from ionnp.charges.coulomb import read_results

@@ -1,8 +1,8 @@
 """Rule pseudopotential: copy the user's UPF file, or generate one with ld1.x."""
 
-import _ionnp_path  # noqa: F401
-
 import shutil
+
+import _ionnp_path  # noqa: F401
 
 from ionnp.dft.pseudo import generate
 from ionnp.io import atomic_path

@@ -1,9 +1,9 @@
 """Rule relabel: pw.x for every structure of one shard, reusing finished results."""
 
-import _ionnp_path  # noqa: F401
-
 import json
 from pathlib import Path
+
+import _ionnp_path  # noqa: F401
 
 from ionnp.dft.pw import DftSettings, label_or_retry, launch_command
 from ionnp.frames import read_frames, write_frames

@@ -1,7 +1,6 @@
 """Rule sample: one metadynamics run, labelled frames, trace and plot (ionnp.sampling)."""
 
 import _ionnp_path  # noqa: F401
-
 import ase.io
 import numpy as np
 
@@ -17,8 +16,8 @@ log = log_to_file(snakemake.log[0])
 w = snakemake.wildcards
 settings = RunSettings.from_config(snakemake.params.sampling, float(w.t), float(w.p),
                                    snakemake.params.seed)
-start = repeat(ase.io.read(snakemake.input.start), snakemake.params.supercell)
 potential = RigidIonPotential.from_config(snakemake.params.potential)
+start = repeat(ase.io.read(snakemake.input.start), snakemake.params.supercell, potential.chemistry.cation)
 output = snakemake.output
 try:
     frames, result = sample(start, potential, settings, phase=w.phase, walker=int(w.walker))

@@ -164,16 +164,16 @@ class PairBasis:
     alternating coefficients for the former and overfit under cross-validation.
 
     Attributes:
+        elements: chemical symbols; species pairs are (a, b) with a ≤ b in this order.
         cutoff: r_c (Å).
         n_functions: polynomials per species pair.
         r_min: inner end of the Chebyshev interval (Å).
-        elements: chemical symbols; species pairs are (a, b) with a ≤ b in this order.
     """
 
+    elements: tuple[str, ...]
     cutoff: float = 6.0
     n_functions: int = 16
     r_min: float = 1.0
-    elements: tuple[str, ...] = ("Zn", "O")
 
     def __post_init__(self) -> None:
         if self.n_functions < 2 or not 0 <= self.r_min < self.cutoff:
@@ -256,10 +256,10 @@ class ScanSettings:
             :func:`linear_system`).
     """
 
+    basis: PairBasis
     q_min: float = 0.0
     q_max: float = 2.0
     q_step: float = 0.05
-    basis: PairBasis = PairBasis()
     folds: int = 5
     seed: int = 0
     energy_weight: float = 1.0
@@ -269,14 +269,11 @@ class ScanSettings:
     stress_intercept: bool = True
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> ScanSettings:
-        """From a mapping of these fields; ``basis`` is a mapping of :class:`PairBasis` fields."""
+    def from_config(cls, section: Mapping[str, Any], elements: Sequence[str]) -> ScanSettings:
+        """From a mapping of these fields (``basis``: a mapping of :class:`PairBasis` fields
+        without ``elements``) and the chemistry's ``elements``."""
         fields = dict(section)
-        if "basis" in fields:
-            basis = dict(fields["basis"])
-            if "elements" in basis:
-                basis["elements"] = tuple(basis["elements"])
-            fields["basis"] = PairBasis(**basis)
+        fields["basis"] = PairBasis(tuple(elements), **dict(fields.get("basis", {})))
         return cls(**fields)
 
     @property
@@ -513,7 +510,7 @@ def spread(structures: Sequence[ReferenceStructure], q: np.ndarray) -> np.ndarra
 
 
 def charge_scan(
-    structures: Sequence[ReferenceStructure], settings: ScanSettings = ScanSettings()
+    structures: Sequence[ReferenceStructure], settings: ScanSettings
 ) -> pd.DataFrame:
     """Every metric of :data:`COLUMNS` on the q grid of ``settings``: one row per q."""
     q = settings.grid

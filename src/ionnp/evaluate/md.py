@@ -57,6 +57,12 @@ def _check_spread(spread: float, threshold: float | None, step: int, what: str) 
         raise _LeftTheData
 
 
+def ions(model: NNPotential) -> tuple[str, str]:
+    """(cation, anion) of a model: its elements of unit charge +1 and −1."""
+    signs = model.charge_signs
+    return max(signs, key=signs.get), min(signs, key=signs.get)
+
+
 def left_the_data(trace: pd.DataFrame, threshold: float | None) -> dict[str, float] | None:
     """Where a run's ensemble spread first exceeded ``threshold`` (meV/atom): the row's step
     (or time) and spread; None if it never did (or no threshold)."""
@@ -157,6 +163,7 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_k, rng=np.random.default_rng(seed))
     Stationary(atoms)
     rows = []
+    cation, anion = ions(atoms.calc.potential)
     for pressure in pressures_gpa:
         dynamics = NPTBerendsen(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_k,
                                 pressure_au=pressure * units.GPa, taut=100 * units.fs,
@@ -165,7 +172,7 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
         def record(dynamics=dynamics, pressure=pressure) -> None:
             rows.append(dict(target_gpa=pressure, step=len(rows) * every,
                              volume_per_fu=atoms.get_volume() / formula_units(atoms),
-                             cv=coordination_number(atoms), temperature_k=atoms.get_temperature(),
+                             cv=coordination_number(atoms, cation, anion), temperature_k=atoms.get_temperature(),
                              spread_mev_per_atom=_spread_mev_per_atom(atoms)))
             _check_spread(rows[-1]["spread_mev_per_atom"], max_spread_mev_per_atom, rows[-1]["step"],
                           f"compression at {pressure:g} GPa")
@@ -189,6 +196,7 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
     n = len(atoms)
     with LammpsNNP(atoms, model) as md:
         md.create_velocities(temperature_k, seed % 900_000_000 + 1)
+        cation, anion = ions(md.potential)
         for pressure in pressures_gpa:
             try:
                 result = md.run(steps_per_pressure, timestep_fs, ensemble="npt", temperature_k=temperature_k,
@@ -200,7 +208,7 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
             for frame, spread in zip(result.frames, result.thermo.energy_spread_ev):
                 rows.append(dict(target_gpa=pressure, step=len(rows) * every,
                                  volume_per_fu=frame.get_volume() / formula_units(frame),
-                                 cv=coordination_number(frame), temperature_k=frame.get_temperature(),
+                                 cv=coordination_number(frame, cation, anion), temperature_k=frame.get_temperature(),
                                  spread_mev_per_atom=1000.0 * spread / n))
             if result.stopped_at is not None:
                 log.warning("compression stopped at %g GPa, step %d: the model has left its "

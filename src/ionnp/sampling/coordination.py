@@ -105,7 +105,8 @@ class CoordinationCV:
     n: int = 6
 
     @classmethod
-    def for_atoms(cls, atoms: Atoms, cation: str = "Zn", anion: str = "O", **kwargs) -> "CoordinationCV":
+    def for_atoms(cls, atoms: Atoms, cation: str, anion: str, **kwargs) -> "CoordinationCV":
+        """The CV of the ``cation``–``anion`` pairs of ``atoms`` (chemical symbols)."""
         symbols = np.array(atoms.get_chemical_symbols())
         return cls(np.flatnonzero(symbols == cation), np.flatnonzero(symbols == anion), **kwargs)
 
@@ -243,7 +244,7 @@ class VerletCoordination:
         self.searches += 1
 
 
-def coordination_number(atoms: Atoms, r0: float = 2.6, cation: str = "Zn", anion: str = "O") -> float:
-    """Mean number of anions around a cation (see :class:`CoordinationCV`)."""
+def coordination_number(atoms: Atoms, cation: str, anion: str, r0: float = 2.6) -> float:
+    """Mean number of ``anion`` atoms around a ``cation`` (see :class:`CoordinationCV`)."""
     cv = CoordinationCV.for_atoms(atoms, cation, anion, r0=r0)
     return cv.value(atoms.positions, atoms.cell.array)

@@ -322,7 +322,8 @@ def run_metadynamics(
     s = settings
     metad = WellTemperedMetadynamics(s.hill_height, s.hill_width, s.bias_temperature,
                                      s.temperature, s.walls, s.wall_constant)
-    cv = CoordinationCV.for_atoms(start, r0=s.cv_r0)
+    chemistry = potential.chemistry
+    cv = CoordinationCV.for_atoms(start, chemistry.cation, chemistry.anion, r0=s.cv_r0)
     cell = LammpsCell(start, potential, md_accuracy=s.kspace_accuracy, log_file=log_file)
     bias = _Bias(cell.lmp, VerletCoordination(cv, cv_skin), metad, s.pace) if s.biased else None
     callback = _RunCallback(cell, cv, s, bias, progress)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ionnp.chemistry import Chemistry
+
 
 @dataclass(frozen=True)
 class BuckinghamPair:
@@ -79,6 +81,11 @@ class RigidIonPotential:
         """Elements in LAMMPS type order: cations first (by decreasing charge), whatever the
         order of the config's keys (YAML writers may sort them)."""
         return tuple(sorted(self.charges, key=lambda element: -self.charges[element]))
+
+    @property
+    def chemistry(self) -> Chemistry:
+        """Cation, anion and formal charge of the potential's charges."""
+        return Chemistry.from_charges(self.charges)
 
     def pair(self, a: str, b: str) -> BuckinghamPair | None:
         """Buckingham parameters of the pair (a, b), or None when it has no short-range term."""
