@@ -90,6 +90,21 @@ def buckingham_energy(
 VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
 
 
+def position_derivative(energy, atoms, step: float = 1e-5) -> np.ndarray:
+    """−∂E/∂r (the forces), shape (N, 3, *E's shape), by central differences of
+    ``energy(atoms)``; ``energy`` may return an array (one derivative per entry)."""
+    columns = []
+    for i in range(len(atoms)):
+        for a in range(3):
+            energies = []
+            for sign in (1, -1):
+                moved = atoms.copy()
+                moved.positions[i, a] += sign * step
+                energies.append(np.asarray(energy(moved)))
+            columns.append(-(energies[0] - energies[1]) / (2 * step))
+    return np.array(columns).reshape(len(atoms), 3, *np.shape(columns[0]))
+
+
 def strain_derivative(energy, atoms, step: float = 1e-5) -> np.ndarray:
     """(1/V) ∂E/∂ε in Voigt order (ASE's stress) by central differences of ``energy(atoms)``
     under symmetric strains; ``energy`` may return an array (one derivative per entry).

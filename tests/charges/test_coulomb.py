@@ -10,7 +10,7 @@ from ase.build import bulk
 
 import reference
 from ionnp.charges.coulomb import CoulombResult, coulomb
-from reference import ZNO, ewald_energy, strain_derivative
+from reference import ZNO, ewald_energy, position_derivative, strain_derivative
 
 K_E = torchpme.prefactors.eV_A
 
@@ -48,16 +48,7 @@ def sheared_wurtzite() -> tuple[Atoms, np.ndarray]:
 def test_forces_are_finite_differences(sheared_wurtzite):
     atoms, q = sheared_wurtzite
     result = coulomb(atoms, q, accuracy=1e-12)
-    step = 1e-4
-    numeric = np.zeros_like(atoms.positions)
-    for i in range(len(atoms)):
-        for a in range(3):
-            energies = []
-            for sign in (1, -1):
-                displaced = atoms.copy()
-                displaced.positions[i, a] += sign * step
-                energies.append(coulomb(displaced, q, accuracy=1e-12).energy)
-            numeric[i, a] = -(energies[0] - energies[1]) / (2 * step)
+    numeric = position_derivative(lambda moved: coulomb(moved, q, accuracy=1e-12).energy, atoms, 1e-4)
     np.testing.assert_allclose(result.forces, numeric, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(result.forces.sum(axis=0), 0, atol=1e-9)
 

@@ -7,9 +7,10 @@ wildcard_constraints:
     p=r"-?\d+(\.\d+)?",
 
 
-def pressure_label(pressure):
-    """A pressure (GPa) as it appears in file names: 10.0 → '10', 2.5 → '2.5'."""
-    return f"{float(pressure):g}"
+def number_label(value):
+    """A number (pressure in GPa, temperature in K, charge in e) as it appears in file names:
+    10.0 → '10', 2.5 → '2.5', 0.75 → '0.75'."""
+    return f"{float(value):g}"
 
 
 def prototype_files():
@@ -17,7 +18,7 @@ def prototype_files():
     return expand(
         "results/prototypes/{phase}_P{p}.extxyz",
         phase=config["prototypes"]["phases"],
-        p=[pressure_label(p) for p in config["prototypes"]["pressures"]],
+        p=[number_label(p) for p in config["prototypes"]["pressures"]],
     )
 
 
@@ -43,8 +44,8 @@ def sampling_runs():
     return expand(
         "results/sampling/{phase}/T{t}_P{p}_w{walker}.db",
         phase=section["phases"],
-        t=[f"{t:g}" for t in section["temperatures"]],
-        p=[pressure_label(p) for p in section["pressures"]],
+        t=[number_label(t) for t in section["temperatures"]],
+        p=[number_label(p) for p in section["pressures"]],
         walker=range(section["walkers"]),
     )
 
@@ -118,17 +119,12 @@ wildcard_constraints:
     q=r"eff|\d+(\.\d+)?",
 
 
-def charge_label(q):
-    """A charge (e) as it appears in model file names: 0.75 → '0.75', 1.0 → '1'."""
-    return f"{float(q):g}"
-
-
 def model_files():
     """Every model the config asks for: fine-tuned at q_eff and at each q of the grid, and
     the from-scratch baseline at q_eff (q = 0 is the no-Coulomb baseline)."""
     training = config["training"]
     files = ["models/finetune_qeff.pt"]
-    files += [f"models/finetune_q{charge_label(q)}.pt" for q in training["q_grid"]]
+    files += [f"models/finetune_q{number_label(q)}.pt" for q in training["q_grid"]]
     if training["scratch_baseline"]:
         files.append("models/scratch_qeff.pt")
     return files
