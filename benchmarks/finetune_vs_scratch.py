@@ -35,9 +35,9 @@ from ionnp.config import validate_config
 from ionnp.evaluate.errors import predictions
 from ionnp.frames import read_frames
 from ionnp.nnp.potential import NNPotential
-from ionnp.training.ensemble import train_ensemble
-from ionnp.training.settings import TrainingSettings
-from ionnp.training.targets import finetune_samples
+from ionnp.train.ensemble import train_ensemble
+from ionnp.train.settings import TrainingSettings
+from ionnp.train.targets import finetune_samples
 
 
 def test_errors(potential: NNPotential, frames, units) -> dict[str, float]:

@@ -132,9 +132,9 @@ def ionnp_inference(atoms: Atoms, settings: ModelSettings, repeats: int) -> dict
 
 
 def ionnp_training_step(frames: list[Atoms], settings: ModelSettings, repeats: int) -> float:
-    from ionnp.training.loop import train_step
-    from ionnp.training.settings import TrainingSettings
-    from ionnp.training.targets import pretrain_samples
+    from ionnp.train.loop import train_step
+    from ionnp.train.settings import TrainingSettings
+    from ionnp.train.targets import pretrain_samples
 
     for atoms in frames:
         n = len(atoms)

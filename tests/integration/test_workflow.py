@@ -190,7 +190,7 @@ def test_models_and_evaluation(campaign):
     for q in ("0", "1", "2"):
         assert NNPotential.load(campaign / f"models/pretrain_q{q}.pt").charge == float(q)
     assert NNPotential.load(campaign / "models/pretrain_qeff.pt").charge == pytest.approx(q_eff)
-    history = pd.read_csv(campaign / "results/training/pretrain_q1_history.csv")
+    history = pd.read_csv(campaign / "results/train/pretrain_q1_history.csv")
     first, last = history[history.epoch == history.epoch.min()], history[history.epoch == history.epoch.max()]
     assert last.valid_forces_rmse_mev_a.mean() < 0.5 * first.valid_forces_rmse_mev_a.mean()
     metrics = pd.read_csv(campaign / "results/evaluate/metrics.csv")
@@ -217,6 +217,29 @@ def test_final_model_is_stable(campaign):
     blocks = nve[nve.time_ps >= 0.2].groupby((nve.time_ps // 0.1).astype(int)).temperature_k.mean()
     assert blocks.between(150.0, 450.0).all(), blocks.to_dict()
     assert np.isfinite(summary["nve_drift_mev_per_atom_per_ps"])
+
+
+@pytest.mark.slow
+def test_every_saved_model_repels_at_one_angstrom(campaign):
+    """Rocksalt with one Zn pushed to 1.0 Å from its O neighbour (no training contact is below
+    ~1.7 Å): every model drives it back with at least the ZBL force of the pair (the core
+    repulsion), whatever its network learnt."""
+    from ase.build import bulk
+
+    from ionnp.nnp.core_repulsion import zbl_energy
+    from ionnp.nnp.potential import NNPotential
+
+    import torch
+
+    atoms = bulk("ZnO", "rocksalt", a=4.3, cubic=True)  # Zn at 0, O at (a/2, 0, 0)
+    atoms.positions[0] = atoms.positions[1] - [1.0, 0.0, 0.0]
+    distance = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    (slope,) = torch.autograd.grad(zbl_energy(distance, torch.tensor(30.0), torch.tensor(8.0)), distance)
+    models = sorted((campaign / "models").glob("*.pt"))
+    assert len(models) == 13  # 6 A-Trains, 6 fine-tunes, 1 from scratch
+    for path in models:
+        force_away = -NNPotential.load(path).predict(atoms).forces[0, 0]
+        assert force_away > 0.8 * float(-slope), (path.name, force_away)
 
 
 @pytest.mark.slow

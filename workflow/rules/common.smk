@@ -147,7 +147,7 @@ def pretrain_inputs(wildcards):
     """A-Train frames, their unit-charge Coulomb results, and the chosen q when q = eff."""
     inputs = {
         "frames": "results/distill/pretrain.db",
-        "coulomb": "results/training/pretrain_coulomb_q1.npz",
+        "coulomb": "results/train/pretrain_coulomb_q1.npz",
     }
     if wildcards.q == "eff":
         inputs["q_eff"] = "results/charges/q_eff.json"

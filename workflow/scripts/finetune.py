@@ -15,10 +15,10 @@ from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings
 from ionnp.plots import plot_learning_curves
 from ionnp.runtime import configure_torch
-from ionnp.training.checkpoints import remove_checkpoints
-from ionnp.training.ensemble import train_ensemble
-from ionnp.training.settings import TrainingSettings
-from ionnp.training.targets import finetune_samples
+from ionnp.train.checkpoints import remove_checkpoints
+from ionnp.train.ensemble import train_ensemble
+from ionnp.train.settings import TrainingSettings
+from ionnp.train.targets import finetune_samples
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

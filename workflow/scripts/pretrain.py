@@ -1,5 +1,5 @@
 """Rule pretrain: A-Train an ensemble at charge q on the empirical potential's residual at q,
-y_Buck + (z² − q²) y_C(1) (ionnp.training)."""
+y_Buck + (z² − q²) y_C(1) (ionnp.train)."""
 
 import json
 from dataclasses import replace
@@ -15,10 +15,10 @@ from ionnp.logs import log_to_file
 from ionnp.nnp.short_range import ModelSettings
 from ionnp.plots import plot_learning_curves
 from ionnp.runtime import configure_torch
-from ionnp.training.checkpoints import remove_checkpoints
-from ionnp.training.ensemble import train_ensemble
-from ionnp.training.settings import TrainingSettings
-from ionnp.training.targets import coulomb_factor, pretrain_samples, split
+from ionnp.train.checkpoints import remove_checkpoints
+from ionnp.train.ensemble import train_ensemble
+from ionnp.train.settings import TrainingSettings
+from ionnp.train.targets import coulomb_factor, pretrain_samples, split
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

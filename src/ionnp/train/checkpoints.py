@@ -24,8 +24,8 @@ import torch
 
 from ionnp.io import atomic_path
 from ionnp.nnp.short_range import ShortRangeModel, clone_state
-from ionnp.training.settings import TrainingSettings
-from ionnp.training.targets import Sample
+from ionnp.train.settings import TrainingSettings
+from ionnp.train.targets import Sample
 
 log = logging.getLogger(__name__)
 

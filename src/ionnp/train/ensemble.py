@@ -12,10 +12,10 @@ import pandas as pd
 
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings
-from ionnp.training.loop import train
-from ionnp.training.settings import TrainingSettings
-from ionnp.training.targets import Sample
-from ionnp.training.transfer import finetune_model, scratch_model
+from ionnp.train.loop import train
+from ionnp.train.settings import TrainingSettings
+from ionnp.train.targets import Sample
+from ionnp.train.transfer import finetune_model, scratch_model
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ rule pretrain_coulomb:
     input:
         frames="results/distill/pretrain.db",
     output:
-        coulomb="results/training/pretrain_coulomb_q1.npz",
+        coulomb="results/train/pretrain_coulomb_q1.npz",
     params:
         charges=config["potential"]["charges"],
     log:
-        "logs/training/pretrain_coulomb.log",
+        "logs/train/pretrain_coulomb.log",
     conda:
         "../../envs/ionnp.yaml"
     script:
@@ -21,9 +21,9 @@ rule pretrain:
         unpack(pretrain_inputs),
     output:
         model="models/pretrain_q{q}.pt",
-        history="results/training/pretrain_q{q}_history.csv",
+        history="results/train/pretrain_q{q}_history.csv",
         curve=report(
-            "results/training/pretrain_q{q}_curve.png",
+            "results/train/pretrain_q{q}_curve.png",
             caption="../report/learning_curve.rst",
             category="6. Training",
         ),
@@ -34,9 +34,9 @@ rule pretrain:
         seed=config["seed"],
         checkpoints="models/checkpoints/pretrain_q{q}",
     log:
-        "logs/training/pretrain_q{q}.log",
+        "logs/train/pretrain_q{q}.log",
     benchmark:
-        "logs/benchmarks/training/pretrain_q{q}.tsv"
+        "logs/benchmarks/train/pretrain_q{q}.tsv"
     threads: 1
     resources:
         runtime="12h",
@@ -51,9 +51,9 @@ rule finetune:
         unpack(finetune_inputs),
     output:
         model="models/{start}_q{q}.pt",
-        history="results/training/{start}_q{q}_history.csv",
+        history="results/train/{start}_q{q}_history.csv",
         curve=report(
-            "results/training/{start}_q{q}_curve.png",
+            "results/train/{start}_q{q}_curve.png",
             caption="../report/learning_curve.rst",
             category="6. Training",
         ),
@@ -64,9 +64,9 @@ rule finetune:
         seed=config["seed"],
         checkpoints="models/checkpoints/{start}_q{q}",
     log:
-        "logs/training/{start}_q{q}.log",
+        "logs/train/{start}_q{q}.log",
     benchmark:
-        "logs/benchmarks/training/{start}_q{q}.tsv"
+        "logs/benchmarks/train/{start}_q{q}.tsv"
     threads: 1
     resources:
         runtime="12h",

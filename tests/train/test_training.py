@@ -1,4 +1,4 @@
-"""ionnp.training: targets against LAMMPS labels, a model that really learns Buckingham forces,
+"""ionnp.train: targets against LAMMPS labels, a model that really learns Buckingham forces,
 resumption that repeats an uninterrupted run, freezing, early stopping, ensembles."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
 from ionnp.sampling.potential import RigidIonPotential
-from ionnp.training.ensemble import train_ensemble
-from ionnp.training.loop import train
-from ionnp.training.settings import TrainingSettings
-from ionnp.training.targets import (
+from ionnp.train.ensemble import train_ensemble
+from ionnp.train.loop import train
+from ionnp.train.settings import TrainingSettings
+from ionnp.train.targets import (
     coulomb_factor,
     finetune_samples,
     finetune_targets,
@@ -30,7 +30,7 @@ from ionnp.training.targets import (
     pretrain_targets,
     split,
 )
-from ionnp.training.transfer import (
+from ionnp.train.transfer import (
     finetune_model,
     freeze_layers,
     refit_energy_shift,
@@ -251,7 +251,7 @@ def test_checkpoint_of_another_run_is_not_resumed(small_samples, tmp_path, caplo
     t = changed[0].targets
     changed[0] = replace(changed[0], targets=replace(t, energy=t.energy + 0.5))
     fresh = train(scratch_model(ELEMENTS, TINY, changed, seed=1), changed, valid_set, settings)
-    with caplog.at_level("WARNING", logger="ionnp.training"):
+    with caplog.at_level("WARNING", logger="ionnp.train"):
         again = train(scratch_model(ELEMENTS, TINY, changed, seed=1), changed, valid_set, settings,
                       checkpoint=checkpoint)
     assert "ignoring checkpoint" in caplog.text and "data" in caplog.text
@@ -261,7 +261,7 @@ def test_checkpoint_of_another_run_is_not_resumed(small_samples, tmp_path, caplo
     assert all(torch.equal(a, b) for a, b in zip(weights(fresh), weights(again)))
     # Other settings (here the epochs) are named as well.
     caplog.clear()
-    with caplog.at_level("WARNING", logger="ionnp.training"):
+    with caplog.at_level("WARNING", logger="ionnp.train"):
         train(scratch_model(ELEMENTS, TINY, changed, seed=1), changed, valid_set,
               replace(settings, epochs=4), checkpoint=checkpoint)
     assert "its settings differ" in caplog.text

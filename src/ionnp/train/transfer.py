@@ -11,8 +11,8 @@ import torch
 
 from ionnp.nnp.graph import Graph
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel, composition_counts
-from ionnp.training.settings import LAYER_NAMES
-from ionnp.training.targets import Sample, sample_chunks
+from ionnp.train.settings import LAYER_NAMES
+from ionnp.train.targets import Sample, sample_chunks
 
 
 def freeze_layers(model: ShortRangeModel, layers: Sequence[str | int]) -> list[str]:

@@ -48,10 +48,10 @@ from ase.units import GPa
 
 from ionnp.nnp.graph import Graph
 from ionnp.nnp.short_range import ShortRangeModel, clone_state
-from ionnp.training.checkpoints import read_checkpoint, training_fingerprint, write_checkpoint
-from ionnp.training.settings import TrainingSettings
-from ionnp.training.targets import Sample, sample_chunks
-from ionnp.training.transfer import freeze_layers
+from ionnp.train.checkpoints import read_checkpoint, training_fingerprint, write_checkpoint
+from ionnp.train.settings import TrainingSettings
+from ionnp.train.targets import Sample, sample_chunks
+from ionnp.train.transfer import freeze_layers
 
 log = logging.getLogger(__name__)
 
