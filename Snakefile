@@ -41,3 +41,4 @@ rule all:
         rules.evaluate.output,
         rules.md.output,
         rules.eos.output,
+        rules.validation.output,

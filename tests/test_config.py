@@ -61,3 +61,26 @@ def test_cations_come_first_whatever_the_key_order():
     config = validate_config({"potential": {"charges": {"O": -2.0, "Zn": 2.0}}})
     potential = RigidIonPotential.from_config(config["potential"])
     assert potential.elements == ("Zn", "O") and potential.type_of("Zn") == 1
+
+
+def merged(base: dict, overlay: dict) -> dict:
+    """``overlay`` over ``base``, recursively, as snakemake merges a --configfile over config."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+@pytest.mark.parametrize("name", ["validation.yaml", "paper.yaml"])
+def test_shipped_campaigns_are_valid_over_the_default(name):
+    """The workstation and paper-scale campaigns validate (cross-key rules included) when merged
+    over config/config.yaml, as `--configfile` does."""
+    import yaml
+
+    from conftest import REPO
+
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    overlay = yaml.safe_load((REPO / "config" / name).read_text())
+    config = validate_config(merged(base, overlay))
+    if name == "validation.yaml":
+        assert config["dft"]["ecutwfc"] >= 45 and config["md"]["nve_steps"] * config["md"]["timestep_fs"] >= 2000

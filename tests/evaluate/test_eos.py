@@ -11,9 +11,11 @@ from ase.units import GPa
 from ionnp.chemistry import formula_units
 from ionnp.evaluate.eos import (
     BirchMurnaghan,
+    eos_point,
     fit_birch_murnaghan,
     fit_table,
     scaled_cells,
+    stress_check,
     transition_pressure,
     transition_table,
 )
@@ -119,3 +121,23 @@ def test_fit_and_transition_tables_per_method():
     # 0.1 eV more to pay with ΔV ≈ 4 Å³ (1 eV/Å³ = 160 GPa): about 4 GPa later.
     assert 3 < transitions.loc["pulay", "pressure_gpa"] - transitions.loc["exact", "pressure_gpa"] < 5
     assert not transitions.extrapolated.any()
+
+
+@pytest.mark.parametrize("offset_gpa, usable", [(0.0, True), (-0.8, True), (-11.0, False)])
+def test_stress_check_measures_a_pulay_like_offset(offset_gpa, usable):
+    """Cells of a rocksalt E(V) whose stress is −dE/dV plus a constant isotropic offset (the form
+    of a Pulay stress): the check returns that offset and refuses it above 1 GPa."""
+    cells = scaled_cells(bulk("ZnO", "rocksalt", a=4.3, cubic=True), [0.9, 0.95, 1.0, 1.05, 1.1])
+    units = 4
+    rows = []
+    for atoms in cells:
+        atoms.info["phase"] = "rocksalt"
+        volume = atoms.get_volume() / units
+        pressure = ROCKSALT.pressure(volume) + offset_gpa * GPa  # eV/Å³
+        stress = -pressure * np.array([1, 1, 1, 0, 0, 0])
+        row = eos_point("DFT", atoms, units * ROCKSALT.energy(volume), stress)
+        assert row["volume_a3"] == pytest.approx(volume) and row["pressure_gpa"] == pytest.approx(pressure / GPa)
+        rows.append(row)
+    check = stress_check(pd.DataFrame(rows), threshold_gpa=1.0)
+    assert check["stress_offset_gpa"]["rocksalt"] == pytest.approx(offset_gpa, abs=1e-3)
+    assert check["usable"] is usable and check["max_abs_offset_gpa"] == pytest.approx(abs(offset_gpa), abs=1e-3)

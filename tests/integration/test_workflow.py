@@ -26,7 +26,7 @@ def test_dry_run_lists_every_job(workdir):
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
-                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 6, "finetune": 7,
+                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 6, "finetune": 7, "dft_stress_check": 1, "validation": 1,
                                          "evaluate": 1, "md": 1, "eos_dft": 2, "eos": 1,
                                          "all": 1}
     assert not (workdir / "results").exists()
@@ -217,6 +217,13 @@ def test_final_model_is_stable(campaign):
     blocks = nve[nve.time_ps >= 0.2].groupby((nve.time_ps // 0.1).astype(int)).temperature_k.mean()
     assert blocks.between(150.0, 450.0).all(), blocks.to_dict()
     assert np.isfinite(summary["nve_drift_mev_per_atom_per_ps"])
+    # The workflow's own verdict agrees, and lists every acceptance criterion.
+    validation = json.loads((campaign / "results/validation.json").read_text())
+    named = {c["name"]: c for c in validation["criteria"]}
+    assert len(named) == 23 and named["wurtzite the NNP's ground state"]["passed"]
+    assert named["ensemble spread below the threshold throughout"]["passed"]
+    assert validation["passed"] + validation["failed"] == 23
+    assert "criteria hold" in (campaign / "results/validation.md").read_text()
 
 
 @pytest.mark.slow

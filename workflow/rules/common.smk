@@ -131,10 +131,12 @@ def model_files():
 
 
 def finetune_inputs(wildcards):
-    """DFT data, unit-charge Coulomb, the chosen q when q = eff, the A-Train at the same q."""
+    """DFT data, unit-charge Coulomb, the DFT stress check, the chosen q when q = eff, the
+    A-Train at the same q."""
     inputs = {
         "dataset": "results/dft/dataset.db",
         "coulomb": "results/charges/coulomb_q1.npz",
+        "stress_check": "results/eos/dft_stress_check.json",
     }
     if wildcards.q == "eff":
         inputs["q_eff"] = "results/charges/q_eff.json"

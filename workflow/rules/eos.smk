@@ -59,3 +59,18 @@ rule eos:
         "../../envs/ionnp.yaml"
     script:
         "../scripts/eos.py"
+
+
+rule dft_stress_check:
+    input:
+        dft=expand("results/eos/{phase}_dft.db", phase=config["eos"]["phases"]),
+    output:
+        check="results/eos/dft_stress_check.json",
+    params:
+        threshold_gpa=config["dft"]["max_stress_offset_gpa"],
+    log:
+        "logs/eos/dft_stress_check.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/dft_stress_check.py"

@@ -29,3 +29,28 @@ rule evaluate:
         "../../envs/ionnp.yaml"
     script:
         "../scripts/evaluate.py"
+
+
+rule validation:
+    input:
+        metrics="results/evaluate/metrics.csv",
+        fits="results/eos/eos.csv",
+        transitions="results/eos/transitions.csv",
+        md_summary="results/md/md_summary.json",
+        nve="results/md/nve.csv",
+        split="results/dft/split.csv",
+    output:
+        json="results/validation.json",
+        markdown=report(
+            "results/validation.md",
+            caption="../report/validation.rst",
+            category="7. Evaluation",
+        ),
+    params:
+        max_spread=config["md"]["max_spread_mev_per_atom"],
+    log:
+        "logs/evaluate/validation.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/validation.py"

@@ -5,10 +5,8 @@ import json
 
 import _ionnp_path  # noqa: F401
 import pandas as pd
-from ase.units import GPa
 
-from ionnp.chemistry import formula_units
-from ionnp.evaluate.eos import fit_table, fits_of, transition_table
+from ionnp.evaluate.eos import eos_point, fit_table, fits_of, transition_table
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.lammps.empirical import evaluate
@@ -35,17 +33,11 @@ for phase, path, status_path in zip(phases, snakemake.input.dft, snakemake.input
     for s in failed:
         log.warning("eos %s: %s %s, left out: %s", phase, s["structure_id"], s["status"], s["reason"][:200])
     for atoms in frames:
-        units = formula_units(atoms)
-        volume = atoms.get_volume() / units
-        labels = {"DFT": (atoms.get_potential_energy(), atoms.get_stress())}
+        rows.append(eos_point("DFT", atoms, atoms.get_potential_energy(), atoms.get_stress()))
         emp = evaluate(atoms, empirical)
-        labels["empirical"] = (emp.energy, emp.stress)
+        rows.append(eos_point("empirical", atoms, emp.energy, emp.stress))
         atoms.calc = nnp
-        labels["NNP"] = (atoms.get_potential_energy(), atoms.get_stress())
-        for method, (energy, stress) in labels.items():
-            rows.append(dict(method=method, phase=phase, volume_scale=atoms.info["volume_scale"],
-                             volume_a3=volume, energy_ev=energy / units,
-                             pressure_gpa=-stress[:3].mean() / GPa))
+        rows.append(eos_point("NNP", atoms, atoms.get_potential_energy(), atoms.get_stress()))
 points = pd.DataFrame(rows).sort_values(["method", "phase", "volume_a3"], kind="stable")
 fits = fit_table(points)
 transitions = transition_table(fits, phases[0], params.eos["max_pressure"])

@@ -27,6 +27,12 @@ q = json.loads(open(snakemake.input.q_eff).read())["q_eff"] if w.q == "eff" else
 pretrained = NNPotential.load(snakemake.input.pretrained) if w.start == "finetune" else None
 model_settings = pretrained.settings if pretrained else ModelSettings.from_config(params.model)
 settings = replace(TrainingSettings.from_config(params.training, finetune=True), seed=params.seed)
+check = json.loads(open(snakemake.input.stress_check).read())
+if settings.stress_weight > 0 and not check["usable"]:
+    log.warning("stress left out of fine-tuning: the DFT stress contradicts the DFT energies by "
+                "up to %.2f GPa (results/eos/dft_stress_check.json; limit dft.max_stress_offset_gpa "
+                "= %g GPa): raise dft.ecutwfc", check["max_abs_offset_gpa"], check["threshold_gpa"])
+    settings = replace(settings, stress_weight=0.0)
 frames = read_frames(snakemake.input.dataset)
 units = read_results(snakemake.input.coulomb)
 chemistry = Chemistry.from_charges(params.charges)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from ase import Atoms
 from ase.eos import EquationOfState
 from ase.units import GPa
 from scipy.optimize import brentq
+
+from ionnp.chemistry import formula_units
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,27 @@ def scaled_cells(atoms: Atoms, volume_scales: Sequence[float]) -> list[Atoms]:
         scaled.info["volume_scale"] = float(scale)
         cells.append(scaled)
     return cells
+
+
+def eos_point(method: str, atoms: Atoms, energy: float, stress: np.ndarray) -> dict[str, Any]:
+    """One row of the points table of :func:`fit_table`: ``energy`` (eV) and ``stress`` (Voigt,
+    eV/Å³) of an equation-of-state cell (``info`` with ``phase``, ``volume_scale``), per formula
+    unit, with the stress pressure in GPa."""
+    units = formula_units(atoms)
+    return dict(method=method, phase=atoms.info["phase"], volume_scale=atoms.info["volume_scale"],
+                volume_a3=atoms.get_volume() / units, energy_ev=energy / units,
+                pressure_gpa=float(-np.mean(stress[:3]) / GPa))
+
+
+def stress_check(points: pd.DataFrame, threshold_gpa: float) -> dict[str, Any]:
+    """Whether DFT stresses agree with the DFT energies: the stress offset
+    P_stress − (−dE/dV) of each phase's fit (``points`` of method "DFT"), the largest |offset|,
+    and ``usable`` = it is at most ``threshold_gpa`` (GPa)."""
+    fits = fit_table(points[points.method == "DFT"])
+    offsets = {row.phase: float(row.stress_offset_gpa) for row in fits.itertuples()}
+    worst = max(abs(v) for v in offsets.values())
+    return {"stress_offset_gpa": offsets, "max_abs_offset_gpa": worst, "threshold_gpa": threshold_gpa,
+            "usable": bool(worst <= threshold_gpa)}
 
 
 def fit_table(points: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,160 @@
+"""The criteria a campaign's final potential is judged by, each measured and passed or failed.
+
+Every criterion is computed from the campaign's own outputs (test-split errors, equations of
+state, transition pressures, the NVE run, the split) and reported with its measured value, its
+target and whether it holds; none is skipped silently (a value that could not be measured
+fails, with a note saying why). The thresholds are the project's acceptance criteria for the
+validation campaign (docs/method.md §9); the default campaign is judged by the same table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+#: Model variants of the metrics table the criteria compare.
+FINAL, EMPIRICAL, SCRATCH = "finetune_qeff", "empirical potential", "scratch_qeff"
+#: Test-split RMSE limits of the final model: meV/atom, meV/Å, GPa.
+ERROR_LIMITS = {"energy_rmse_mev_per_atom": 10.0, "force_rmse_mev_per_a": 200.0, "stress_rmse_gpa": 1.0}
+V0_TOLERANCE, B0_TOLERANCE, TRANSITION_TOLERANCE_GPA = 0.02, 0.15, 2.0
+MAX_STRESS_OFFSET_GPA, MIN_NVE_PS, MIN_MD_ATOMS, MAX_DRIFT = 1.0, 2.0, 16, 1.0
+MIN_SPLIT = 10
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One acceptance criterion: what, the measured value (None if it could not be measured),
+    the target in words, whether it holds, and a note."""
+
+    group: str
+    name: str
+    measured: float | None
+    target: str
+    passed: bool
+    note: str = ""
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def error_criteria(metrics: pd.DataFrame) -> list[Criterion]:
+    """Test-split RMSEs of the final model: below the limits, the empirical potential's and the
+    from-scratch model's."""
+    overall = metrics[metrics.group == "all"].set_index("variant")
+    out = []
+    units = {"energy_rmse_mev_per_atom": "meV/atom", "force_rmse_mev_per_a": "meV/Å", "stress_rmse_gpa": "GPa"}
+    for column, limit in ERROR_LIMITS.items():
+        final = _finite(overall.loc[FINAL, column])
+        others = {name: _finite(overall.loc[name, column]) for name in (EMPIRICAL, SCRATCH)
+                  if name in overall.index}
+        out.append(Criterion("test errors", f"{column} ≤ {limit:g} {units[column]}", final,
+                             f"≤ {limit:g}", final is not None and final <= limit))
+        for name, value in others.items():
+            out.append(Criterion("test errors", f"{column} below {name}", final,
+                                 f"< {value:.4g}" if value is not None else "< (not measured)",
+                                 final is not None and value is not None and final < value))
+    return out
+
+
+def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame) -> list[Criterion]:
+    """NNP against DFT on the same equation-of-state cells: V0, B0, the ground state, the
+    transition pressure from the first phase of ``eos.phases`` (``transitions.start``), and the
+    DFT stress offset."""
+    fits = fits.set_index(["method", "phase"])
+    reference = str(transitions.start.iloc[0])  # eos.phases[0], where every transition starts
+    phases = [reference] + [p for p in dict.fromkeys(fits.index.get_level_values("phase")) if p != reference]
+    out = []
+    for phase in phases:
+        dft, nnp = fits.loc[("DFT", phase)], fits.loc[("NNP", phase)]
+        for key, tolerance in (("v0_a3", V0_TOLERANCE), ("b0_gpa", B0_TOLERANCE)):
+            deviation = _finite(nnp[key] / dft[key] - 1.0)
+            out.append(Criterion("equation of state", f"{phase} NNP {key} within {100 * tolerance:g} % of DFT",
+                                 deviation, f"|Δ| ≤ {tolerance:g}",
+                                 deviation is not None and abs(deviation) <= tolerance,
+                                 f"NNP {nnp[key]:.4g}, DFT {dft[key]:.4g}"))
+        offset = _finite(dft.stress_offset_gpa)
+        out.append(Criterion("equation of state", f"{phase} DFT stress offset below {MAX_STRESS_OFFSET_GPA:g} GPa",
+                             offset, f"|offset| < {MAX_STRESS_OFFSET_GPA:g}",
+                             offset is not None and abs(offset) < MAX_STRESS_OFFSET_GPA))
+    nnp_e0 = {phase: float(fits.loc[("NNP", phase), "e0_ev"]) for phase in phases}
+    lowest = min(nnp_e0, key=nnp_e0.get)
+    others = [e0 for phase, e0 in nnp_e0.items() if phase != phases[0]]
+    gap = _finite(min(others) - nnp_e0[phases[0]]) if others else None
+    out.append(Criterion("equation of state", f"{phases[0]} the NNP's ground state", gap,
+                         "E0 of the next phase − E0 > 0 (eV/f.u.)", lowest == phases[0],
+                         f"lowest NNP phase: {lowest}"))
+    table = transitions.set_index("method")
+    pressures = {m: _finite(table.loc[m, "pressure_gpa"]) if m in table.index else None for m in ("DFT", "NNP")}
+    difference = (None if None in pressures.values() else pressures["NNP"] - pressures["DFT"])
+    out.append(Criterion("equation of state", f"NNP transition pressure within {TRANSITION_TOLERANCE_GPA:g} GPa of DFT",
+                         difference, f"|Δ| ≤ {TRANSITION_TOLERANCE_GPA:g} GPa",
+                         difference is not None and abs(difference) <= TRANSITION_TOLERANCE_GPA,
+                         f"NNP {pressures['NNP']}, DFT {pressures['DFT']} GPa"))
+    return out
+
+
+def md_criteria(summary: Mapping[str, Any], nve: pd.DataFrame, max_spread: float | None) -> list[Criterion]:
+    """The NVE run: long enough, large enough, energy conserved, inside the training data."""
+    duration = float(nve.time_ps.iloc[-1])
+    drift = _finite(summary["nve_drift_mev_per_atom_per_ps"])
+    spread = _finite(summary["nve_max_spread_mev_per_atom"])
+    left = summary["nve_left_the_data"]
+    return [
+        Criterion("MD", f"NVE run of at least {MIN_NVE_PS:g} ps", duration, f"≥ {MIN_NVE_PS:g} ps",
+                  duration >= MIN_NVE_PS),
+        Criterion("MD", f"at least {MIN_MD_ATOMS} atoms", float(summary["n_atoms"]), f"≥ {MIN_MD_ATOMS}",
+                  summary["n_atoms"] >= MIN_MD_ATOMS),
+        Criterion("MD", f"NVE drift below {MAX_DRIFT:g} meV/atom/ps", drift, f"|drift| < {MAX_DRIFT:g}",
+                  drift is not None and abs(drift) < MAX_DRIFT),
+        Criterion("MD", "ensemble spread below the threshold throughout", spread,
+                  f"< {max_spread} meV/atom", max_spread is not None and left is None,
+                  "" if left is None else f"left the data: {left}"),
+    ]
+
+
+def split_criteria(split: pd.DataFrame) -> list[Criterion]:
+    """Validation and test splits large enough to decide anything."""
+    counts = split.split.value_counts()
+    return [Criterion("data", f"{name} split of at least {MIN_SPLIT} structures", float(counts.get(name, 0)),
+                      f"≥ {MIN_SPLIT}", counts.get(name, 0) >= MIN_SPLIT) for name in ("valid", "test")]
+
+
+def all_criteria(metrics: pd.DataFrame, fits: pd.DataFrame, transitions: pd.DataFrame,
+                 md_summary: Mapping[str, Any], nve: pd.DataFrame, split: pd.DataFrame,
+                 max_spread: float | None) -> list[Criterion]:
+    """Every criterion, in report order."""
+    return (error_criteria(metrics) + eos_criteria(fits, transitions)
+            + md_criteria(md_summary, nve, max_spread) + split_criteria(split))
+
+
+def write_json(criteria: list[Criterion], path: str | os.PathLike) -> None:
+    """``{"passed": n, "failed": n, "criteria": [...]}`` (atomically)."""
+    from ionnp.io import atomic_path
+
+    payload = {"passed": sum(c.passed for c in criteria), "failed": sum(not c.passed for c in criteria),
+               "criteria": [asdict(c) for c in criteria]}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=1))
+
+
+def markdown(criteria: list[Criterion], title: str) -> str:
+    """A Markdown report: a summary line and one table row per criterion."""
+    lines = [f"# {title}", "",
+             f"{sum(c.passed for c in criteria)} of {len(criteria)} criteria hold.", "",
+             "| group | criterion | measured | target | holds | note |", "|---|---|---|---|---|---|"]
+    for c in criteria:
+        measured = "not measured" if c.measured is None else f"{c.measured:.4g}"
+        lines.append(f"| {c.group} | {c.name} | {measured} | {c.target} | {'yes' if c.passed else '**no**'} | {c.note} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["Criterion", "all_criteria", "eos_criteria", "error_criteria", "markdown", "md_criteria",
+           "split_criteria", "write_json"]

@@ -1,0 +1,23 @@
+"""Rule validation: every acceptance criterion of the campaign, measured, passed or failed
+(ionnp.evaluate.validation): results/validation.json and results/validation.md."""
+
+import json
+
+import _ionnp_path  # noqa: F401
+import pandas as pd
+
+from ionnp.evaluate.validation import all_criteria, markdown, write_json
+from ionnp.io import atomic_path
+from ionnp.logs import log_to_file
+
+log = log_to_file(snakemake.log[0])
+inputs, out = snakemake.input, snakemake.output
+criteria = all_criteria(pd.read_csv(inputs.metrics), pd.read_csv(inputs.fits), pd.read_csv(inputs.transitions),
+                        json.loads(open(inputs.md_summary).read()), pd.read_csv(inputs.nve),
+                        pd.read_csv(inputs.split), snakemake.params.max_spread)
+write_json(criteria, out.json)
+report = markdown(criteria, "Validation of the campaign's final potential")
+report += "\nFigures: results/evaluate/parity.png, results/evaluate/error_vs_q.png, results/eos/eos.png, results/md/md.png.\n"
+with atomic_path(out.markdown) as tmp:
+    tmp.write_text(report)
+log.info("%s", report)
