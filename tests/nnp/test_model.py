@@ -320,6 +320,42 @@ def test_load_refuses_other_files(tmp_path):
         NNPotential.load(path)
 
 
+@pytest.mark.parametrize("version, age", [(1, "older"), (3, "newer")])
+def test_load_refuses_other_versions_and_units(tmp_path, version, age):
+    path = tmp_path / "model.pt"
+    ensemble(charge=0.7, dtype=torch.float64).save(path)
+    payload = torch.load(path, weights_only=True)
+    torch.save({**payload, "version": version}, tmp_path / "versioned.pt")
+    with pytest.raises(ValueError, match=f"model file version {version} is {age}"):
+        NNPotential.load(tmp_path / "versioned.pt")
+    torch.save({**payload, "units": {**payload["units"], "energy": "kcal/mol"}}, tmp_path / "units.pt")
+    with pytest.raises(ValueError, match="units"):
+        NNPotential.load(tmp_path / "units.pt")
+
+
+def test_a_model_file_loads_without_the_training_code(tmp_path, atoms):
+    """In a fresh interpreter in which ionnp.train cannot be imported, a model file loads and
+    predicts the same energy, core repulsion included."""
+    import subprocess
+    import sys
+
+    import ase.io
+
+    potential = ensemble(charge=0.7, dtype=torch.float64)
+    potential.save(tmp_path / "model.pt")
+    ase.io.write(tmp_path / "atoms.extxyz", atoms)
+    script = (
+        "import sys; sys.modules['ionnp.train'] = None; sys.modules['ionnp.charges.scan'] = None\n"
+        "import ase.io; from ionnp.nnp.calculator import IonnpCalculator\n"
+        f"atoms = ase.io.read({str(tmp_path / 'atoms.extxyz')!r})\n"
+        f"atoms.calc = IonnpCalculator({str(tmp_path / 'model.pt')!r})\n"
+        "print(repr(atoms.get_potential_energy()))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    # extxyz keeps positions to 1e-8 Å: energies agree to ~1e-9 eV, not bit for bit.
+    assert float(result.stdout) == pytest.approx(potential.predict(atoms).energy, abs=1e-7)
+
+
 def test_settings_from_config():
     settings = ModelSettings.from_config({"descriptors": {"cutoff": 5.0}, "hidden_layers": [32, 16],
                                           "activation": "silu", "ensemble_size": 2})

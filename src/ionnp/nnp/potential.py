@@ -19,7 +19,7 @@ from ase import Atoms
 from ionnp.charges.coulomb import CoulombResult, coulomb
 from ionnp.io import atomic_path
 from ionnp.nnp.graph import Geometry, Graph, batches, build_graph
-from ionnp.nnp.io import FILE_FORMAT, FILE_VERSION, settings_from_dict
+from ionnp.nnp.io import FILE_FORMAT, FILE_VERSION, UNITS, settings_from_dict
 from ionnp.nnp.prediction import Output, Prediction, split_output
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel, clone_state
 
@@ -164,6 +164,7 @@ class NNPotential(torch.nn.Module):
         payload = {
             "format": FILE_FORMAT,
             "version": FILE_VERSION,
+            "units": dict(UNITS),
             "elements": list(self.elements),
             "settings": self.settings.to_dict(),
             "charge": self.charge,
@@ -186,6 +187,8 @@ class NNPotential(torch.nn.Module):
             age = "newer" if payload["version"] > FILE_VERSION else "older"
             raise ValueError(f"{path}: model file version {payload['version']} is {age} than this "
                              f"ionnp's ({FILE_VERSION}); retrain it with this version")
+        if payload.get("units") != UNITS:
+            raise ValueError(f"{path}: units {payload.get('units')} are not ionnp's {UNITS}")
         settings = settings_from_dict(payload["settings"])
         dtype = getattr(torch, payload["dtype"])
         members = []
