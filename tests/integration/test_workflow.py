@@ -26,7 +26,7 @@ def test_dry_run_lists_every_job(workdir):
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
-                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 6, "finetune": 7, "dft_stress_check": 1, "validation": 1,
+                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 4, "finetune": 5, "dft_stress_check": 1, "validation": 1,
                                          "evaluate": 1, "md": 1, "eos_dft": 2, "eos": 1,
                                          "all": 1}
     assert not (workdir / "results").exists()
@@ -135,10 +135,10 @@ def test_distillation_covers_every_phase(campaign):
     selection = pd.read_csv(campaign / "results/distill/selection.csv")
     index = pd.read_csv(campaign / "results/sampling/pool_index.csv")
     pretrain = selection[selection.set == "pretrain"]
-    assert len(pretrain) == 600 and pretrain.pool_index.is_unique
+    assert len(pretrain) == 300 and pretrain.pool_index.is_unique
     assert set(pretrain.phase) == set(index.phase)
     dft = selection[selection.set == "dft"]
-    assert len(dft) == 16 and set(dft.pool_index) <= set(pretrain.pool_index)
+    assert len(dft) == 12 and set(dft.pool_index) <= set(pretrain.pool_index)
     shards = sorted((campaign / "results/distill").glob("dft_shard_*.db"))
     assert len(shards) == 2
 
@@ -149,8 +149,8 @@ def test_dft_dataset(campaign):
 
     frames = read_frames(campaign / "results/dft/dataset.db")
     failed = pd.read_csv(campaign / "results/dft/failed.csv")
-    # 16 sampled structures and the equation-of-state cells: 2 phases × 6 volumes.
-    assert len(frames) + len(failed) == 16 + 12 and len(failed) <= 1
+    # 12 sampled structures and the equation-of-state cells: 2 phases × 6 volumes.
+    assert len(frames) + len(failed) == 12 + 12 and len(failed) <= 1
     for atoms in frames:
         assert abs(atoms.get_forces().sum(axis=0)).max() < 1e-2
         assert atoms.get_potential_energy() / len(atoms) < -1000  # eV, all-electron-like scale of US PPs
@@ -185,7 +185,7 @@ def test_models_and_evaluation(campaign):
 
     q_eff = json.loads((campaign / "results/charges/q_eff.json").read_text())["q_eff"]
     assert NNPotential.load(campaign / "models/finetune_qeff.pt").charge == pytest.approx(q_eff)
-    assert NNPotential.load(campaign / "models/finetune_q1.5.pt").charge == 1.5
+    assert NNPotential.load(campaign / "models/finetune_q1.pt").charge == 1.0
     # One A-Train per charge (the grid's and q_eff), each at its own q.
     for q in ("0", "1", "2"):
         assert NNPotential.load(campaign / f"models/pretrain_q{q}.pt").charge == float(q)
@@ -243,7 +243,7 @@ def test_every_saved_model_repels_at_one_angstrom(campaign):
     distance = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     (slope,) = torch.autograd.grad(zbl_energy(distance, torch.tensor(30.0), torch.tensor(8.0)), distance)
     models = sorted((campaign / "models").glob("*.pt"))
-    assert len(models) == 13  # 6 A-Trains, 6 fine-tunes, 1 from scratch
+    assert len(models) == 9  # 4 A-Trains (q = 0, 1, 2, q_eff), 4 fine-tunes, 1 from scratch
     for path in models:
         force_away = -NNPotential.load(path).predict(atoms).forces[0, 0]
         assert force_away > 0.8 * float(-slope), (path.name, force_away)
