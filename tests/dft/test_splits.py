@@ -19,3 +19,13 @@ def test_same_seed_same_split_other_seed_other_split():
     fractions = {"train": 0.5, "test": 0.5}
     assert stratified_split(strata, fractions, 7) == stratified_split(strata, fractions, 7)
     assert stratified_split(strata, fractions, 7) != stratified_split(strata, fractions, 8)
+
+
+def test_strata_too_small_to_split_still_fill_every_split():
+    """Twelve strata of one structure (the default campaign): the totals follow the fractions
+    (8 / 1 / 3 of 12) and the three test structures come from three different phases."""
+    strata = [(phase, p) for phase in ("hmgo", "rocksalt", "wurtzite", "zincblende") for p in (0, 15, 30)]
+    labels = stratified_split(strata, {"train": 0.65, "valid": 0.1, "test": 0.25}, seed=3)
+    assert Counter(labels) == {"train": 8, "valid": 1, "test": 3}
+    test_phases = [s[0] for s, label in zip(strata, labels) if label == "test"]
+    assert len(set(test_phases)) == 3

@@ -62,6 +62,18 @@ def test_each_failure_is_named(changes, failing):
     assert {name for name, passed in result.items() if not passed} == failing
 
 
+def test_json_holds_every_criterion(tmp_path):
+    import json
+
+    from ionnp.evaluate.validation import write_json
+
+    summary, nve = md()
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0)
+    write_json(criteria, tmp_path / "validation.json")
+    payload = json.loads((tmp_path / "validation.json").read_text())
+    assert payload["passed"] == 22 and payload["failed"] == 1 and len(payload["criteria"]) == 23
+
+
 def test_markdown_lists_every_criterion():
     summary, nve = md()
     criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0)

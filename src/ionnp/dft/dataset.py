@@ -52,11 +52,36 @@ def eos_frames_for_training(frames: Sequence[Atoms], potential: RigidIonPotentia
     return out
 
 
-def stratified_split(strata: Sequence[object], fractions: Mapping[str, float], seed: int) -> list[str]:
-    """Assign each item a split name; every stratum is split in the given proportions.
+def _largest_remainder(weights: np.ndarray, n: int) -> np.ndarray:
+    """Integer counts proportional to ``weights`` that add up to ``n`` (largest remainders)."""
+    exact = weights * n
+    counts = np.floor(exact).astype(int)
+    for k in np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]:
+        counts[k] += 1
+    return counts
 
-    Within a stratum of n items, split s gets round(n·f_s) items (largest remainders first,
-    so the counts add up to n), in a random order fixed by ``seed``. Returns one name per item.
+
+def _interleaved(keys: list) -> list:
+    """Strata keys in round-robin order over their first component (for tuple keys), so that
+    consecutive keys come from different phases: (a,0), (b,0), (a,1), (b,1), ..."""
+    if not keys or not all(isinstance(k, tuple) for k in keys):
+        return keys
+    heads: dict[object, list] = {}
+    for key in keys:
+        heads.setdefault(key[0], []).append(key)
+    rows = list(heads.values())
+    return [row[i] for i in range(max(map(len, rows))) for row in rows if i < len(row)]
+
+
+def stratified_split(strata: Sequence[object], fractions: Mapping[str, float], seed: int) -> list[str]:
+    """Assign each item a split name, every stratum split in the given proportions.
+
+    Within a stratum of n items, split s first gets ⌊n·f_s⌋ items. The items this leaves over
+    (all of them in strata too small to split) are dealt out so that the totals are the
+    largest-remainder counts of all items: the leftovers taken round-robin across strata
+    (:func:`_interleaved`), the smallest splits served first, so that a validation or test
+    split of a few structures still spans several strata. Orders within a stratum are random,
+    fixed by ``seed``. Returns one name per item.
     """
     names = list(fractions)
     weights = np.array([fractions[name] for name in names], dtype=float)
@@ -66,18 +91,24 @@ def stratified_split(strata: Sequence[object], fractions: Mapping[str, float], s
     groups: dict[object, list[int]] = {}
     for index, stratum in enumerate(strata):
         groups.setdefault(stratum, []).append(index)
+    need = _largest_remainder(weights, len(strata))
+    leftovers: dict[object, list[int]] = {}
     for stratum in sorted(groups, key=str):
-        members = groups[stratum]
-        exact = weights * len(members)
-        counts = np.floor(exact).astype(int)
-        for k in np.argsort(-(exact - counts), kind="stable")[: len(members) - counts.sum()]:
-            counts[k] += 1
-        order = rng.permutation(members)
+        order = [int(i) for i in rng.permutation(groups[stratum])]
+        counts = np.floor(weights * len(order)).astype(int)
         start = 0
-        for name, count in zip(names, counts):
+        for k, count in enumerate(counts):
             for index in order[start:start + count]:
-                labels[index] = name
+                labels[index] = names[k]
             start += count
+        need -= counts
+        leftovers[stratum] = order[start:]
+    keys = _interleaved(sorted(leftovers, key=str))
+    queue = [leftovers[key][i] for i in range(max((len(v) for v in leftovers.values()), default=0))
+             for key in keys if i < len(leftovers[key])]
+    for k in np.argsort(need, kind="stable"):
+        for _ in range(need[k]):
+            labels[queue.pop(0)] = names[k]
     return labels
 
 

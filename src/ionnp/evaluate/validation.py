@@ -39,6 +39,10 @@ class Criterion:
     passed: bool
     note: str = ""
 
+    def __post_init__(self) -> None:  # plain JSON types, whatever numpy or pandas handed in
+        object.__setattr__(self, "passed", bool(self.passed))
+        object.__setattr__(self, "measured", None if self.measured is None else float(self.measured))
+
 
 def _finite(value: Any) -> float | None:
     value = float(value)
