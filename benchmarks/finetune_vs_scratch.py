@@ -4,11 +4,11 @@ the same DFT data, at equal epochs, for each q of the campaign's grid.
     python benchmarks/finetune_vs_scratch.py [--campaign .] [--config config/config.yaml]
                                              [--q 0 1 2] [--epochs N]
 
-Reads a finished campaign (``models/pretrain.pt``, ``results/dft/dataset.db`` with its split,
+Reads a finished campaign (``models/pretrain_q{q}.pt``, ``results/dft/dataset.db`` with its split,
 ``results/charges/coulomb_q1.npz``) and trains one model per (q, variant) with the config's
 ``training.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread:
 
-* ``finetune``: from the A-Train weights, the recipe as configured (layers frozen as set);
+* ``finetune``: from the A-Train at the same q, the recipe as configured (layers frozen as set);
 * ``finetune, nothing frozen``: the same with every layer trainable;
 * ``scratch``: fresh weights, same data, same epochs.
 
@@ -64,26 +64,30 @@ def main() -> None:
     settings = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
     if args.epochs is not None:
         settings = replace(settings, epochs=args.epochs)
-    pretrained = NNPotential.load(args.campaign / "models/pretrain.pt")
+    charges = args.q if args.q is not None else config["training"]["q_grid"]
+    pretrained_at = {q: NNPotential.load(args.campaign / f"models/pretrain_q{q:g}.pt") for q in charges}
+    pretrained = pretrained_at[charges[0]]
     model_settings = replace(pretrained.settings, ensemble_size=1)
     frames = read_frames(args.campaign / "results/dft/dataset.db")
     units = read_results(args.campaign / "results/charges/coulomb_q1.npz")
     split = [a.info["split"] for a in frames]
     test = [k for k, name in enumerate(split) if name == "test"]
-    variants = {"finetune": (pretrained, settings),
-                "finetune, nothing frozen": (pretrained, replace(settings, freeze=())),
-                "scratch": (None, settings)}
+    variants = {"finetune": (True, settings),
+                "finetune, nothing frozen": (True, replace(settings, freeze=())),
+                "scratch": (False, settings)}
     print(f"{split.count('train')} train, {split.count('valid')} valid, {len(test)} test structures; "
           f"{settings.epochs} epochs, recipe freeze={settings.freeze}, lr={settings.learning_rate}")
     rows = []
-    for q in args.q if args.q is not None else config["training"]["q_grid"]:
+    for q in charges:
         samples = finetune_samples(frames, units, q, list(pretrained.elements), model_settings.descriptors.cutoff)
         train_set = [s for s, name in zip(samples, split) if name == "train"]
         valid_set = [s for s, name in zip(samples, split) if name == "valid"]
-        for name, (start, variant_settings) in variants.items():
+        for name, (transfer, variant_settings) in variants.items():
             begin = time.perf_counter()
+            start = pretrained_at[q] if transfer else None
             potential, _ = train_ensemble(list(pretrained.elements), model_settings, variant_settings,
-                                          train_set, valid_set, pretrained=start, charge=q)
+                                          train_set, valid_set, pretrained=start, charge=q,
+                                          charge_signs=pretrained.charge_signs)
             errors = test_errors(potential, [frames[k] for k in test], [units[k] for k in test])
             rows.append(dict(q=q, variant=name, **errors, seconds=time.perf_counter() - begin))
             print(f"  q = {q:g} {name}: done", flush=True)
