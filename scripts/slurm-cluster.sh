@@ -17,7 +17,7 @@
 # the daemon. It never removes packages: purging munge would take Quantum ESPRESSO with it.
 #
 # Settings (environment): IONNP_SLURM_DIR, IONNP_SLURM_DB_PORT (13306), IONNP_SLURM_CLUSTER
-# (ionnp), IONNP_SLURM_PARTITION (debug). Facts behind the choices: ../shared/SLURM.md.
+# (ionnp), IONNP_SLURM_PARTITION (debug).
 set -euo pipefail
 
 dir=${IONNP_SLURM_DIR:-/tmp/ionnp-slurm}
