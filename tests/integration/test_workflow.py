@@ -251,11 +251,13 @@ def test_every_saved_model_repels_at_one_angstrom(campaign):
 
 @pytest.mark.slow
 def test_rules_rerun_only_for_the_keys_they_read(campaign):
-    """On the finished campaign: a new sampling temperature schedules only the new runs (one per
+    """On the finished campaign: a new sampling temperature schedules only the new runs (every
     phase) and what depends on the pool; a new plot marker schedules only the scan's plot."""
     more = snakemake(campaign, "-n", config={"sampling": {"temperatures": [1200, 900]}})
     counts = job_counts(more.stdout)
-    assert counts["sample"] == 4 and counts["pool"] == 1
+    assert counts["sample"] == 12 and counts["pool"] == 1  # 4 phases x 3 pressures at 900 K
+    scheduled = re.findall(r"output: results/sampling/\w+/(T\d+)_P", more.stdout)
+    assert set(scheduled) == {"T900"}
     assert not {"prototype", "enthalpy", "eos_dft", "pseudopotential"} & set(counts)
     marker = snakemake(campaign, "-n", config={"charges": {"epsilon_inf": 5.0}})
     assert job_counts(marker.stdout) == {"charge_scan_plot": 1, "all": 1}
