@@ -256,7 +256,7 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     more = snakemake(campaign, "-n", config={"sampling": {"temperatures": [1200, 900]}})
     counts = job_counts(more.stdout)
     assert counts["sample"] == 12 and counts["pool"] == 1  # 4 phases x 3 pressures at 900 K
-    scheduled = re.findall(r"output: results/sampling/\w+/(T\d+)_P", more.stdout)
+    scheduled = re.findall(r"output: results/sampling/\w+/(T\d+)_P", more.stdout + more.stderr)
     assert set(scheduled) == {"T900"}
     assert not {"prototype", "enthalpy", "eos_dft", "pseudopotential"} & set(counts)
     marker = snakemake(campaign, "-n", config={"charges": {"epsilon_inf": 5.0}})
