@@ -59,11 +59,6 @@ class Chemistry:
         """Unit charges of E_C(1): cation +1, anion −1 (e)."""
         return {self.cation: 1.0, self.anion: -1.0}
 
-    @property
-    def formal_charges(self) -> dict[str, float]:
-        """The empirical potential's charges: cation +z, anion −z (e)."""
-        return {self.cation: self.formal_charge, self.anion: -self.formal_charge}
-
     def unit_charges(self, atoms: Atoms) -> np.ndarray:
         """(N,) unit charges of ``atoms`` (e).
 

@@ -4,7 +4,7 @@ Every criterion is computed from the campaign's own outputs (test-split errors, 
 state, transition pressures, the NVE run, the split) and reported with its measured value, its
 target and whether it holds; none is skipped silently (a value that could not be measured
 fails, with a note saying why). The thresholds are the project's acceptance criteria for the
-validation campaign (docs/method.md §9); the default campaign is judged by the same table.
+validation campaign (docs/method.md, acceptance criteria); the default campaign is judged by the same table.
 """
 
 from __future__ import annotations
