@@ -50,6 +50,11 @@ def test_prototype_pressures_must_include_zero():
         ({"sampling": {"timestep_fs": 6.0}}, r"config key sampling.timestep_fs: 6.0 is greater than"),
         ({"training": {"q_grid": [0.0, 1.0, 1.0]}}, r"config key training.q_grid: .* non-unique"),
         ({"training": {"q_grid": [0.0, -1.0]}}, r"config key training.q_grid\[1\]"),
+        ({"eos": {"phases": ["rocksalt", "hmgo"]}}, r"config key eos.phases: needs zincblende or wurtzite"),
+        ({"charges": {"lt": {"amplitude": 0.03, "harmonic_amplitude": 0.03}}},
+         r"config key charges.lt.harmonic_amplitude: must differ"),
+        ({"charges": {"lt": {"repeats": [2, 3]}}}, r"config key charges.lt.repeats"),
+        ({"charges": {"method": "bader"}}, r"config key charges.method"),
     ],
 )
 def test_inconsistent_values_are_refused_naming_the_key(config, message):

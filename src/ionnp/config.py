@@ -129,6 +129,13 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     if charges["q_step"] > charges["q_max"] - charges["q_min"]:
         raise ConfigError(f"config key charges.q_step: {charges['q_step']} leaves no second point "
                           f"between charges.q_min = {charges['q_min']} and q_max = {charges['q_max']}")
+    if not {"zincblende", "wurtzite"} & set(config["eos"]["phases"]):
+        raise ConfigError("config key eos.phases: needs zincblende or wurtzite; the frozen "
+                          "modulations of charges.lt take their lattice constant from its DFT "
+                          "equation of state")
+    if charges["lt"]["amplitude"] == charges["lt"]["harmonic_amplitude"]:
+        raise ConfigError("config key charges.lt.harmonic_amplitude: must differ from "
+                          "charges.lt.amplitude (it checks how the L - T energy scales)")
     model_cutoff = config["model"]["descriptors"]["cutoff"]
     if charges["basis"]["cutoff"] != model_cutoff:
         raise ConfigError(f"config key charges.basis.cutoff: {charges['basis']['cutoff']} Å differs "

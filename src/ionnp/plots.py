@@ -113,14 +113,86 @@ def plot_coverage(pretrain_distances: np.ndarray, dft_distances: np.ndarray,
     plt.close(fig)
 
 
-def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float],
-                     path: str | os.PathLike) -> None:
-    """Every charge-scan metric against q, with q_eff and literature charges marked.
+def plot_lt(table: pd.DataFrame, result: dict, settings, path: str | os.PathLike) -> None:
+    """L/T energy ratio r against 1/λ² at each k spacing, the quadratic fits and q² ± σ.
 
     Args:
-        table: :func:`ionnp.charge_scan.charge_scan` output.
+        table: :func:`ionnp.charges.modulation.ratio_table` output.
+        result: :func:`ionnp.charges.modulation.estimate` output.
+        settings: the :class:`ionnp.charges.modulation.ModulationSettings` used.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+    x_max = 0.0
+    for k, (kspacing, rows) in enumerate(table.groupby("kspacing")):
+        main = rows[np.isclose(rows["amplitude"], settings.amplitude)]
+        x = 1 / main["wavelength"] ** 2
+        x_max = max(x_max, float(x.max()))
+        ax.plot(x, main["ratio"], "o", color=f"C{k}", label=f"k spacing {kspacing:g} Å⁻¹, u₀ = {settings.amplitude} Å")
+        fit = result["per_kspacing"][f"{kspacing:g}"]
+        grid = np.linspace(0, x.max() * 1.05, 50)
+        ax.plot(grid, fit["q2"] + fit["slope"] * grid + fit["curvature"] * grid**2, "-", color=f"C{k}", lw=1)
+        second = rows[~np.isclose(rows["amplitude"], settings.amplitude)]
+        ax.plot(1 / second["wavelength"] ** 2, second["ratio"], "x", color=f"C{k}", ms=8,
+                label=f"u₀ = {settings.harmonic_amplitude} Å (harmonicity)")
+    ax.errorbar([0], [result["q2"]], yerr=[result["q2_error"]], fmt="s", color="crimson", capsize=4,
+                label=f"q² → q = {result['q']:.3f} ± {result['q_error']:.3f} e")
+    ax.set_xlim(-0.02 * x_max, 1.1 * x_max)
+    ax.set_xlabel("1/λ² (Å⁻²)")
+    ax.set_ylabel("[E(L) − E(T)] / [E_C(1)(L) − E_C(1)(T)]  (e²)")
+    ax.set_title("Frozen polar modulations: DFT against unit point charges")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plt.close(fig)
+
+
+def plot_lt_models(table: pd.DataFrame, amplitude: float, q_lt: tuple[float, float],
+                   path: str | os.PathLike) -> None:
+    """Models' L − T energy error against their q, and model against DFT.
+
+    Args:
+        table: :func:`ionnp.evaluate.modulations.model_lt_table` output.
+        amplitude: the modulations' u₀ (Å); rows at other amplitudes are left out.
+        q_lt: q_L/T and its uncertainty (e), drawn as a band.
+    """
+    rows = table[np.isclose(table.amplitude, amplitude)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    grid = rows[rows.variant.str.startswith("finetune_q") & (rows.variant != "finetune_qeff")]
+    for k, (wavelength, column) in enumerate(grid.groupby("wavelength")):
+        column = column.sort_values("q")
+        left.plot(column.q, column.error_mev, "o-", color=f"C{k}", label=f"λ = {wavelength:.1f} Å")
+    left.axhline(0.0, color="k", lw=0.8)
+    left.axvspan(q_lt[0] - q_lt[1], q_lt[0] + q_lt[1], color="C2", alpha=0.25,
+                 label=f"q_L/T = {q_lt[0]:.3f} e")
+    left.set_xlabel("model charge q (e)")
+    left.set_ylabel("E(L) − E(T): model − DFT (meV per cell)")
+    left.legend(fontsize=8)
+    left.grid(alpha=0.3)
+    for k, (variant, model) in enumerate(rows.groupby("variant")):
+        right.plot(model.de_dft_mev, model.de_model_mev, "o", color=f"C{k}",
+                   label=f"{variant} (q = {model.q.iloc[0]:.2f})")
+    limits = [0.0, float(max(rows.de_dft_mev.max(), rows.de_model_mev.max())) * 1.05]
+    right.plot(limits, limits, "k--", lw=0.8)
+    right.set_xlabel("DFT E(L) − E(T) (meV per cell)")
+    right.set_ylabel("model E(L) − E(T) (meV per cell)")
+    right.legend(fontsize=7)
+    right.grid(alpha=0.3)
+    fig.suptitle("Frozen polar modulations: held-out L − T energies")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plt.close(fig)
+
+
+def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float],
+                     path: str | os.PathLike, q_lt: tuple[float, float] | None = None) -> None:
+    """Every charge-scan metric against q, with q_eff, the L/T charge and literature charges.
+
+    Args:
+        table: :func:`ionnp.charges.scan.charge_scan` output.
         q_eff: the chosen charge (e).
         markers: label → charge (e), e.g. {"2/ε∞": 0.54, "2/√ε∞": 1.04, "Bader": 1.2}.
+        q_lt: the frozen-modulation charge and its uncertainty (e), drawn as a band.
     """
     panels = [("cv_energy_mev_per_atom", "CV energy RMSE (meV/atom)"),
               ("cv_force_mev_per_a", "CV force RMSE (meV/Å)"),
@@ -133,6 +205,9 @@ def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float
         ax.plot(table["q"], table[column], "o-", ms=3)
         ax.set_ylabel(label)
         ax.axvline(q_eff, color="crimson", lw=1.5, label=f"q_eff = {q_eff:.3f} e")
+        if q_lt is not None:
+            ax.axvspan(q_lt[0] - q_lt[1], q_lt[0] + q_lt[1], color="C2", alpha=0.25,
+                       label=f"q_L/T = {q_lt[0]:.3f} ± {q_lt[1]:.3f} e")
         for (name, value), style in zip(markers.items(), (":", "--", "-.")):
             ax.axvline(value, color="gray", ls=style, lw=1, label=f"{name} = {value:.2f} e")
         ax.grid(alpha=0.3)

@@ -6,10 +6,23 @@ import pytest
 from ionnp.evaluate.validation import all_criteria, markdown
 
 
-def metrics(final=(8.0, 150.0, 0.5)) -> pd.DataFrame:
-    rows = [("finetune_qeff", *final), ("empirical potential", 60.0, 800.0, 4.0), ("scratch_qeff", 12.0, 180.0, 0.9)]
-    return pd.DataFrame([dict(group="all", value="all", variant=v, energy_rmse_mev_per_atom=e,
-                              force_rmse_mev_per_a=f, stress_rmse_gpa=s) for v, e, f, s in rows])
+def metrics(final=(8.0, 150.0, 0.5), grid_best=1.0) -> pd.DataFrame:
+    rows = [("finetune_qeff", 0.9, *final), ("empirical potential", None, 60.0, 800.0, 4.0),
+            ("scratch_qeff", 0.9, 12.0, 180.0, 0.9)]
+    rows += [(f"finetune_q{q:g}", q, 9.0 + abs(q - grid_best), 160.0 + 50 * abs(q - grid_best), 0.6)
+             for q in (0.0, 0.5, 1.0, 1.5, 2.0)]
+    return pd.DataFrame([dict(group="all", value="all", variant=v, q=q, energy_rmse_mev_per_atom=e,
+                              force_rmse_mev_per_a=f, stress_rmse_gpa=s) for v, q, e, f, s in rows])
+
+
+def lt_models(best=1.0) -> pd.DataFrame:
+    return pd.DataFrame([dict(variant=f"finetune_q{q:g}", q=q, amplitude=0.02, repeats=n,
+                              error_mev=(q - best) * 10 + 0.1) for q in (0.0, 0.5, 1.0, 1.5, 2.0)
+                         for n in (2, 3, 4)])
+
+
+def q_eff(q=0.9, q_error=0.03) -> dict:
+    return {"q_eff": q, "method": "lt", "q_error": q_error, "estimators": {"lt": {"q": q, "q_error": q_error}}}
 
 
 def fits(nnp_rocksalt_e0=-9.7) -> pd.DataFrame:
@@ -35,17 +48,19 @@ def split(n=10) -> pd.DataFrame:
 
 
 def judged(**changes) -> dict[str, bool]:
-    parts = dict(metrics=metrics(), fits=fits(), transitions=transitions(), md=md(), split=split())
+    parts = dict(metrics=metrics(), fits=fits(), transitions=transitions(), md=md(), split=split(),
+                 q_eff=q_eff(), lt_models=lt_models())
     parts.update(changes)
     summary, nve = parts["md"]
     criteria = all_criteria(parts["metrics"], parts["fits"], parts["transitions"], summary, nve,
-                            parts["split"], 30.0)
+                            parts["split"], 30.0, parts["q_eff"],
+                            parts["lt_models"], 0.02)
     return {c.name: c.passed for c in criteria}
 
 
 def test_a_good_campaign_passes_everything():
     result = judged()
-    assert all(result.values()) and len(result) == 23
+    assert all(result.values()) and len(result) == 28
 
 
 @pytest.mark.parametrize("changes, failing", [
@@ -55,6 +70,12 @@ def test_a_good_campaign_passes_everything():
     (dict(transitions=transitions(nnp=13.0)), {"NNP transition pressure within 2 GPa of DFT"}),
     (dict(transitions=transitions(nnp=float("nan"))), {"NNP transition pressure within 2 GPa of DFT"}),
     (dict(md=md(left={"step": 800.0})), {"ensemble spread below the threshold throughout"}),
+    (dict(q_eff=q_eff(q=1.3)), {"q_L/T in 0.5–1.0 e", "fine-tuned energy error lowest near q_L/T",
+                                "fine-tuned force error lowest near q_L/T", "NNP L − T error lowest near q_L/T"}),
+    (dict(lt_models=lt_models(best=2.0)), {"NNP L − T error lowest near q_L/T"}),
+    (dict(q_eff=q_eff(q_error=0.08)), {"q_L/T uncertainty at most 0.05 e"}),
+    (dict(metrics=metrics(grid_best=2.0)), {"fine-tuned energy error lowest near q_L/T",
+                                            "fine-tuned force error lowest near q_L/T"}),
     (dict(split=split(4)), {"valid split of at least 10 structures", "test split of at least 10 structures"}),
 ])
 def test_each_failure_is_named(changes, failing):
@@ -68,14 +89,14 @@ def test_json_holds_every_criterion(tmp_path):
     from ionnp.evaluate.validation import write_json
 
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0)
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02)
     write_json(criteria, tmp_path / "validation.json")
     payload = json.loads((tmp_path / "validation.json").read_text())
-    assert payload["passed"] == 22 and payload["failed"] == 1 and len(payload["criteria"]) == 23
+    assert payload["passed"] == 27 and payload["failed"] == 1 and len(payload["criteria"]) == 28
 
 
 def test_markdown_lists_every_criterion():
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0)
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02)
     text = markdown(criteria, "Validation")
-    assert "22 of 23 criteria hold" in text and text.count("\n| ") == 24 and "**no**" in text
+    assert "27 of 28 criteria hold" in text and text.count("\n| ") == 29 and "**no**" in text

@@ -26,8 +26,9 @@ def test_dry_run_lists_every_job(workdir):
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
-                                         "charge_scan": 1, "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 4, "finetune": 5, "dft_stress_check": 1, "validation": 1,
-                                         "evaluate": 1, "md": 1, "eos_dft": 2, "eos": 1,
+                                         "lt_dft": 1, "lt": 1, "charge_scan": 1, "q_eff": 1,
+                                         "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 4, "finetune": 5, "dft_stress_check": 1, "validation": 1,
+                                         "evaluate": 1, "lt_models": 1, "md": 1, "eos_dft": 2, "eos": 1,
                                          "all": 1}
     assert not (workdir / "results").exists()
 
@@ -167,14 +168,23 @@ def test_dft_dataset(campaign):
 
 
 @pytest.mark.slow
-def test_charge_scan_outputs(campaign):
+def test_effective_charge_outputs(campaign):
+    """q_eff comes from the frozen modulations, with a finite uncertainty, every estimator
+    recorded beside it; the scan is kept as a diagnostic."""
     import json
 
     table = pd.read_csv(campaign / "results/charges/scan.csv")
     assert len(table) == 41 and table.q.iloc[-1] == pytest.approx(2.0)
     chosen = json.loads((campaign / "results/charges/q_eff.json").read_text())
-    assert 0.0 <= chosen["q_eff"] <= 2.0 and chosen["method"] == "learnability"
-    assert (campaign / "results/charges/scan.png").read_bytes().startswith(b"\x89PNG")
+    lt = json.loads((campaign / "results/charges/lt.json").read_text())
+    assert chosen["method"] == "lt" and chosen["q_eff"] == lt["q"]
+    assert 0.0 < chosen["q_error"] < 0.5 and np.isfinite(chosen["q_error"])
+    assert {"lt", "learnability", "spread"} <= set(chosen["estimators"])
+    ratios = pd.read_csv(campaign / "results/charges/lt.csv")
+    assert len(ratios) == 4 and (ratios.de_coulomb > 0).all() and (ratios.de_reference > 0).all()
+    assert abs(lt["harmonicity"]["energy_scaling"] - 1.0) < 0.05
+    for plot in ("scan.png", "lt.png"):
+        assert (campaign / "results/charges" / plot).read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow
@@ -261,6 +271,9 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     assert not {"prototype", "enthalpy", "eos_dft", "pseudopotential"} & set(counts)
     marker = snakemake(campaign, "-n", config={"charges": {"epsilon_inf": 5.0}})
     assert job_counts(marker.stdout) == {"charge_scan_plot": 1, "all": 1}
+    # another choice of q retrains, but computes no DFT and no scan
+    fixed = job_counts(snakemake(campaign, "-n", config={"charges": {"method": 0.8}}).stdout)
+    assert fixed["q_eff"] == 1 and not {"lt_dft", "lt", "charge_scan", "relabel"} & set(fixed)
 
 
 @pytest.mark.slow

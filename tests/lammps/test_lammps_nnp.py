@@ -13,20 +13,10 @@ from ase.md.verlet import VelocityVerlet
 
 from ionnp.lammps.nnp import PRECISE_COULOMB, LammpsNNP, run_md
 from ionnp.nnp.calculator import IonnpCalculator
-from ionnp.nnp.descriptors import DescriptorSettings
-from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
-from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
-from ionnp.sampling.prototypes import build
-from reference import ZNO
+from tiny_models import potential, wurtzite
 
 torch.set_num_threads(1)
-
-ELEMENTS = ("Zn", "O")
-SETTINGS = ModelSettings(
-    descriptors=DescriptorSettings(cutoff=4.5, n_radial=8, n_angular_radial=2, n_angles=2),
-    hidden_layers=(16, 16), ensemble_size=2,
-)
 
 #: LAMMPS's ``metal`` Coulomb constant, 14.399645 eV Å, lies 3.3e-8 (relative) below
 #: CODATA's, which torch-pme uses: E_C ≈ −4 eV/atom at q = 0.9 differs by ~1.5e-7 eV/atom.
@@ -35,29 +25,6 @@ SETTINGS = ModelSettings(
 ENERGY_TOL = 1e-6  # eV/atom
 FORCE_TOL = 5e-7  # eV/Å
 STRESS_TOL = 1e-7  # eV/Å³ (1.6e-5 GPa)
-
-
-def wurtzite(seed: int = 2) -> Atoms:
-    """16-atom wurtzite, rattled and rotated away from LAMMPS's lower-triangular frame."""
-    atoms = build("wurtzite", ZNO, (2, 2, 1))
-    atoms.rattle(0.05, seed=seed)
-    atoms.rotate(37, "x", rotate_cell=True)
-    atoms.rotate(-21, "z", rotate_cell=True)
-    return atoms
-
-
-def potential(charge: float) -> NNPotential:
-    """Two randomly initialised float64 members with feature statistics from real cells."""
-    graph = build_graph([wurtzite(s) for s in range(3)], ELEMENTS, SETTINGS.descriptors.cutoff)
-    members = []
-    for seed in range(SETTINGS.ensemble_size):
-        torch.manual_seed(seed)
-        member = ShortRangeModel(ELEMENTS, SETTINGS)
-        member.fit_normalisation(graph, energies=torch.linspace(-1, 1, len(graph.species)).double())
-        members.append(member.double())
-    model = NNPotential(members, charge)
-    model.coulomb_accuracy = 1e-12  # the reference's Ewald error well below the tolerances
-    return model
 
 
 def reference(atoms: Atoms, model: NNPotential) -> Atoms:

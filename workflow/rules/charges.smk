@@ -1,4 +1,60 @@
-# Effective charges: one Ewald pass at unit charges, the training-free scan over q, its plot.
+# Effective charges: frozen polar modulations (pw.x L and T cells, their extrapolated energy
+# ratio), one Ewald pass at unit charges over the dataset, the learnability scan over q, the
+# choice of q_eff (charges.method) with every estimator, and the plot.
+
+
+rule lt_dft:
+    input:
+        eos=f"results/eos/{lt_volume_phase()}_dft.db",
+        pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
+    output:
+        frames="results/charges/lt_dft.db",
+        status="results/charges/lt_dft.status.json",
+    params:
+        dft=dft_calculation(),
+        lt=config["charges"]["lt"],
+        charges=config["potential"]["charges"],
+        volume_phase=lt_volume_phase(),
+        workdir="results/charges/work",
+    log:
+        "logs/charges/lt_dft.log",
+    benchmark:
+        "logs/benchmarks/charges/lt_dft.tsv"
+    threads: config["dft"]["tasks"]
+    resources:
+        tasks=config["dft"]["tasks"],
+        runtime=config["dft"]["runtime"],
+        mpi="srun",
+    conda:
+        "../../envs/qe.yaml"
+    script:
+        "../scripts/lt_dft.py"
+
+
+rule lt:
+    input:
+        frames="results/charges/lt_dft.db",
+    output:
+        table=report(
+            "results/charges/lt.csv",
+            caption="../report/lt_table.rst",
+            category="5. Effective charge",
+        ),
+        result="results/charges/lt.json",
+        plot=report(
+            "results/charges/lt.png",
+            caption="../report/lt.rst",
+            category="5. Effective charge",
+        ),
+    params:
+        lt=config["charges"]["lt"],
+        charges=config["potential"]["charges"],
+    log:
+        "logs/charges/lt.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/lt.py"
 
 
 rule coulomb:
@@ -28,8 +84,6 @@ rule charge_scan:
             caption="../report/charge_scan_table.rst",
             category="5. Effective charge",
         ),
-        q_eff="results/charges/q_eff.json",
-        residual="results/charges/residual_q_eff.extxyz",
     params:
         scan=charge_scan_settings(),
         charges=config["potential"]["charges"],
@@ -42,10 +96,30 @@ rule charge_scan:
         "../scripts/charge_scan.py"
 
 
+rule q_eff:
+    input:
+        lt="results/charges/lt.json",
+        scan="results/charges/scan.csv",
+        dataset="results/dft/dataset.db",
+        coulomb="results/charges/coulomb_q1.npz",
+    output:
+        q_eff="results/charges/q_eff.json",
+        residual="results/charges/residual_q_eff.extxyz",
+    params:
+        method=config["charges"]["method"],
+    log:
+        "logs/charges/q_eff.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/q_eff.py"
+
+
 rule charge_scan_plot:
     input:
         table="results/charges/scan.csv",
         q_eff="results/charges/q_eff.json",
+        lt="results/charges/lt.json",
     output:
         plot=report(
             "results/charges/scan.png",

@@ -2,6 +2,12 @@
 import os
 
 
+def lt_volume_phase():
+    """The phase whose DFT equation of state sets the frozen modulations' lattice constant:
+    zinc blende where computed, else wurtzite (same volume per formula unit to ~1 %)."""
+    return "zincblende" if "zincblende" in config["eos"]["phases"] else "wurtzite"
+
+
 wildcard_constraints:
     phase="|".join(config["prototypes"]["phases"]),
     p=r"-?\d+(\.\d+)?",
@@ -29,6 +35,12 @@ def prototype_params():
         "supercell": section["supercell"],
         "force_tolerance": section["force_tolerance"],
     }
+
+
+def lt_volume_phase():
+    """The phase whose DFT equation of state sets the frozen modulations' lattice constant:
+    zinc blende where computed, else wurtzite (same volume per formula unit to ~1 %)."""
+    return "zincblende" if "zincblende" in config["eos"]["phases"] else "wurtzite"
 
 
 wildcard_constraints:
@@ -108,10 +120,17 @@ def pseudopotential_source(wildcards):
 
 
 def charge_scan_settings():
-    """The charges keys the scan reads; the plot-only markers (epsilon_inf, bader_charge) go to
-    rule charge_scan_plot, so editing them redraws the figure and retrains nothing."""
-    markers = ("epsilon_inf", "bader_charge")
-    return {key: value for key, value in config["charges"].items() if key not in markers}
+    """The charges keys the scan reads: not the plot-only markers (epsilon_inf, bader_charge:
+    rule charge_scan_plot), the choice (method: rule q_eff) or the modulations (lt), so editing
+    those reruns only what reads them."""
+    others = ("epsilon_inf", "bader_charge", "method", "lt")
+    return {key: value for key, value in config["charges"].items() if key not in others}
+
+
+def lt_volume_phase():
+    """The phase whose DFT equation of state sets the frozen modulations' lattice constant:
+    zinc blende where computed, else wurtzite (same volume per formula unit to ~1 %)."""
+    return "zincblende" if "zincblende" in config["eos"]["phases"] else "wurtzite"
 
 
 wildcard_constraints:

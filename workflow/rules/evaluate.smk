@@ -31,6 +31,29 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
+rule lt_models:
+    input:
+        frames="results/charges/lt_dft.db",
+        lt="results/charges/lt.json",
+        models=model_files(),
+    output:
+        table="results/evaluate/lt_models.csv",
+        plot=report(
+            "results/evaluate/lt_models.png",
+            caption="../report/lt_models.rst",
+            category="7. Evaluation",
+        ),
+    params:
+        charges=config["potential"]["charges"],
+        amplitude=config["charges"]["lt"]["amplitude"],
+    log:
+        "logs/evaluate/lt_models.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/lt_models.py"
+
+
 rule validation:
     input:
         metrics="results/evaluate/metrics.csv",
@@ -39,6 +62,8 @@ rule validation:
         md_summary="results/md/md_summary.json",
         nve="results/md/nve.csv",
         split="results/dft/split.csv",
+        q_eff="results/charges/q_eff.json",
+        lt_models="results/evaluate/lt_models.csv",
     output:
         json="results/validation.json",
         markdown=report(
@@ -48,6 +73,7 @@ rule validation:
         ),
     params:
         max_spread=config["md"]["max_spread_mev_per_atom"],
+        amplitude=config["charges"]["lt"]["amplitude"],
     log:
         "logs/evaluate/validation.log",
     conda:

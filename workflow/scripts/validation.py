@@ -14,10 +14,14 @@ log = log_to_file(snakemake.log[0])
 inputs, out = snakemake.input, snakemake.output
 criteria = all_criteria(pd.read_csv(inputs.metrics), pd.read_csv(inputs.fits), pd.read_csv(inputs.transitions),
                         json.loads(open(inputs.md_summary).read()), pd.read_csv(inputs.nve),
-                        pd.read_csv(inputs.split), snakemake.params.max_spread)
+                        pd.read_csv(inputs.split), snakemake.params.max_spread,
+                        json.loads(open(inputs.q_eff).read()), pd.read_csv(inputs.lt_models),
+                        snakemake.params.amplitude)
 write_json(criteria, out.json)
 report = markdown(criteria, "Validation of the campaign's final potential")
-report += "\nFigures: results/evaluate/parity.png, results/evaluate/error_vs_q.png, results/eos/eos.png, results/md/md.png.\n"
+report += ("\nFigures: results/evaluate/parity.png, results/evaluate/error_vs_q.png, results/eos/eos.png, "
+           "results/md/md.png, results/charges/lt.png, results/charges/scan.png, "
+           "results/evaluate/lt_models.png.\n")
 with atomic_path(out.markdown) as tmp:
     tmp.write_text(report)
 log.info("%s", report)

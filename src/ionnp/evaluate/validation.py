@@ -1,7 +1,7 @@
 """The criteria a campaign's final potential is judged by, each measured and passed or failed.
 
 Every criterion is computed from the campaign's own outputs (test-split errors, equations of
-state, transition pressures, the NVE run, the split) and reported with its measured value, its
+state, transition pressures, the NVE run, the effective charge, the split) and reported with its measured value, its
 target and whether it holds; none is skipped silently (a value that could not be measured
 fails, with a note saying why). The thresholds are the project's acceptance criteria for the
 validation campaign (docs/method.md, acceptance criteria); the default campaign is judged by the same table.
@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from ionnp.evaluate.modulations import rms_errors
+
 #: Model variants of the metrics table the criteria compare.
 FINAL, EMPIRICAL, SCRATCH = "finetune_qeff", "empirical potential", "scratch_qeff"
 #: Test-split RMSE limits of the final model: meV/atom, meV/Å, GPa.
@@ -25,6 +27,9 @@ ERROR_LIMITS = {"energy_rmse_mev_per_atom": 10.0, "force_rmse_mev_per_a": 200.0,
 V0_TOLERANCE, B0_TOLERANCE, TRANSITION_TOLERANCE_GPA = 0.02, 0.15, 2.0
 MAX_STRESS_OFFSET_GPA, MIN_NVE_PS, MIN_MD_ATOMS, MAX_DRIFT = 1.0, 2.0, 16, 1.0
 MIN_SPLIT = 10
+#: The effective charge: the paper's window (e), the L/T uncertainty a value is trusted to (e),
+#: and how close (e) the fine-tuned test-error minimum over the q grid must lie to q_L/T.
+Q_WINDOW, MAX_Q_ERROR, TRAINING_Q_TOLERANCE = (0.5, 1.0), 0.05, 0.25
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,48 @@ def md_criteria(summary: Mapping[str, Any], nve: pd.DataFrame, max_spread: float
     ]
 
 
+def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: pd.DataFrame,
+                    amplitude: float) -> list[Criterion]:
+    """The frozen-modulation charge: in the paper's window, trusted to 0.05 e, where the
+    fine-tuned models' test errors over the q grid are lowest (energy and forces), and where
+    their held-out L − T energy error (``lt_models``: :func:`ionnp.evaluate.modulations.model_lt_table`,
+    at ``amplitude``) is lowest."""
+    lt = q_eff["estimators"]["lt"]
+    q, q_error = float(lt["q"]), float(lt["q_error"])
+    low, high = Q_WINDOW
+    out = [Criterion("effective charge", f"q_L/T in {low}–{high} e", q, f"{low:g} ≤ q ≤ {high:g}",
+                     low <= q <= high, f"q_eff = {q_eff['q_eff']:.4g} e ({q_eff['method']})"),
+           Criterion("effective charge", f"q_L/T uncertainty at most {MAX_Q_ERROR:g} e", q_error,
+                     f"≤ {MAX_Q_ERROR:g} e", q_error <= MAX_Q_ERROR)]
+    overall = metrics[metrics.group == "all"]
+    grid = overall[overall.variant.str.startswith("finetune_q") & (overall.variant != FINAL)]
+    for column, what in (("energy_rmse_mev_per_atom", "energy"), ("force_rmse_mev_per_a", "force")):
+        if len(grid) < 2:
+            out.append(Criterion("effective charge", f"fine-tuned {what} error lowest near q_L/T", None,
+                                 f"within {TRAINING_Q_TOLERANCE:g} e", False, "fewer than 2 q on the grid"))
+            continue
+        best = grid.loc[grid[column].idxmin()]
+        distance = float(best.q) - q
+        out.append(Criterion("effective charge", f"fine-tuned {what} error lowest near q_L/T", distance,
+                             f"|q_best − q_L/T| ≤ {TRAINING_Q_TOLERANCE:g} e",
+                             abs(distance) <= TRAINING_Q_TOLERANCE,
+                             f"lowest at q = {float(best.q):g} e ({float(best[column]):.4g}) on grid "
+                             f"{sorted(float(v) for v in grid.q)}"))
+    grid_models = lt_models[lt_models.variant.str.startswith("finetune_q") & (lt_models.variant != FINAL)]
+    errors = rms_errors(grid_models, amplitude)
+    if len(errors) < 2:
+        out.append(Criterion("effective charge", "NNP L − T error lowest near q_L/T", None,
+                             f"within {TRAINING_Q_TOLERANCE:g} e", False, "fewer than 2 q on the grid"))
+        return out
+    charges = grid_models.groupby("variant").q.first()
+    best_q = float(charges[errors.idxmin()])
+    out.append(Criterion("effective charge", "NNP L − T error lowest near q_L/T", best_q - q,
+                         f"|q_best − q_L/T| ≤ {TRAINING_Q_TOLERANCE:g} e",
+                         abs(best_q - q) <= TRAINING_Q_TOLERANCE,
+                         f"lowest RMS error {errors.min():.3g} meV/cell at q = {best_q:g} e"))
+    return out
+
+
 def split_criteria(split: pd.DataFrame) -> list[Criterion]:
     """Validation and test splits large enough to decide anything."""
     counts = split.split.value_counts()
@@ -133,10 +180,12 @@ def split_criteria(split: pd.DataFrame) -> list[Criterion]:
 
 def all_criteria(metrics: pd.DataFrame, fits: pd.DataFrame, transitions: pd.DataFrame,
                  md_summary: Mapping[str, Any], nve: pd.DataFrame, split: pd.DataFrame,
-                 max_spread: float | None) -> list[Criterion]:
+                 max_spread: float | None, q_eff: Mapping[str, Any], lt_models: pd.DataFrame,
+                 amplitude: float) -> list[Criterion]:
     """Every criterion, in report order."""
     return (error_criteria(metrics) + eos_criteria(fits, transitions)
-            + md_criteria(md_summary, nve, max_spread) + split_criteria(split))
+            + md_criteria(md_summary, nve, max_spread)
+            + charge_criteria(q_eff, metrics, lt_models, amplitude) + split_criteria(split))
 
 
 def write_json(criteria: list[Criterion], path: str | os.PathLike) -> None:
@@ -160,5 +209,5 @@ def markdown(criteria: list[Criterion], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Criterion", "all_criteria", "eos_criteria", "error_criteria", "markdown", "md_criteria",
+__all__ = ["Criterion", "all_criteria", "charge_criteria", "eos_criteria", "error_criteria", "markdown", "md_criteria",
            "split_criteria", "write_json"]

@@ -13,7 +13,7 @@ split between LAMMPS and Python:
   ``charge_signs``), ``pair_style coul/long`` and ``kspace_style pppm`` or ``ewald``
   (:class:`CoulombSettings`); none when q = 0;
 * the short-range ensemble mean E_NN = Σ_i ε_NN(i) comes from ``fix external`` in
-  ``pf/callback`` mode: every step LAMMPS hands the positions to :meth:`LammpsNNP._callback`,
+  ``pf/callback`` mode (:class:`ShortRangeFix`): every step LAMMPS hands the positions to the callback,
   which returns the model's forces, energy and virial W = −V σ_NN; ``fix_modify energy yes
   virial yes`` adds them to LAMMPS's potential energy and pressure.
 
@@ -27,6 +27,7 @@ orientation of the input structure (LAMMPS works in a rotated, lower-triangular 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -126,6 +127,79 @@ class MDResult:
     stopped_at: int | None = None
 
 
+class ShortRangeFix:
+    """The short-range term of an ionnp model in a LAMMPS instance: ``fix external`` in
+    ``pf/callback`` mode, the Coulomb term at q by LAMMPS itself.
+
+    Args:
+        lmp: a LAMMPS instance whose box exists (``units metal``).
+        potential: the model; q = ``potential.charge``.
+        type_elements: element of each atom type, in type order (type k + 1 is
+            ``type_elements[k]``); read at every force call, so atoms may be added later.
+
+    The fix is named ``nnp``; its global scalar is the network's energy (eV) and its global
+    vector ``f_nnp[1]`` the ensemble's energy spread (eV) at the last force call, for a
+    ``thermo_style`` or a ``fix halt``.
+    """
+
+    def __init__(self, lmp: object, potential: NNPotential, type_elements: Sequence[str]) -> None:
+        self.lmp, self.potential = lmp, potential
+        self.type_elements = np.array(type_elements)
+        self.energy_spread = 0.0  # eV, the ensemble's at the last force call
+        self._error: BaseException | None = None
+
+    def add_coulomb(self, settings: CoulombSettings) -> None:
+        """The Coulomb pair and kspace styles (charges: :meth:`set_charges`)."""
+        self.lmp.commands_list(settings.lammps_commands())
+
+    def set_charges(self) -> None:
+        """Charges q·(±1) on every atom, by type."""
+        for k, element in enumerate(self.type_elements, start=1):
+            charge = self.potential.charge * self.potential.charge_signs[str(element)]
+            self.lmp.command(f"set type {k} charge {charge!r}")
+
+    def install(self) -> None:
+        """The fix, its energy and virial contributions, and the callback."""
+        self.lmp.commands_list([
+            f"fix {_FIX} all external pf/callback 1 1",
+            f"fix_modify {_FIX} energy yes virial yes",
+        ])
+        self.lmp.fix_external_set_vector_length(_FIX, 1)
+        self.lmp.set_fix_external_callback(_FIX, self._callback)
+
+    def _callback(self, caller: object, step: int, nlocal: int, tag: np.ndarray,
+                  x: np.ndarray, f: np.ndarray) -> None:
+        """Short-range forces into ``f`` (nlocal, 3), energy and virial into the fix.
+
+        ``tag`` (nlocal,) are the atom IDs of the local atoms, ``x`` (nlocal, 3) their
+        positions (Å, LAMMPS frame, possibly slightly outside the box). An exception cannot
+        cross LAMMPS: it is kept, the forces set to zero, and :meth:`command` raises it.
+        """
+        try:
+            order = np.argsort(tag)
+            types = np.asarray(self.lmp.numpy.extract_atom("type")[:nlocal])[order]
+            atoms = Atoms(self.type_elements[types - 1].tolist(), positions=x[order],
+                          cell=box(self.lmp)[1], pbc=True)
+            mean, std = self.potential.short_range(self.potential.graph(atoms), spread=False)
+            self.energy_spread = float(std.energy[0])
+            f[order] = mean.forces.detach().double().numpy()
+            sigma = mean.stress[0].detach().double().numpy()  # Voigt xx yy zz yz xz xy
+            virial = -atoms.get_volume() * sigma[[0, 1, 2, 5, 4, 3]]  # LAMMPS: xx yy zz xy xz yz
+            self.lmp.fix_external_set_energy_global(_FIX, float(mean.energy[0]))
+            self.lmp.fix_external_set_virial_global(_FIX, virial.tolist())
+            self.lmp.fix_external_set_vector(_FIX, 1, self.energy_spread)
+        except BaseException as error:  # noqa: BLE001 - re-raised by command
+            f[:] = 0.0
+            self._error = self._error or error
+
+    def command(self, command: str) -> None:
+        """Run a LAMMPS command; raise the first error of the callback during it."""
+        self.lmp.command(command)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise RuntimeError("the NNP callback failed inside LAMMPS") from error
+
+
 class LammpsNNP:
     """A structure in LAMMPS with an ionnp model: Coulomb by LAMMPS, the short-range term
     from a ``fix external`` callback. The configuration is evaluated on creation, so
@@ -159,88 +233,41 @@ class LammpsNNP:
             raise ValueError(f"{atoms.get_chemical_formula()}: LAMMPS MD needs a 3D-periodic cell")
         self.symbols = atoms.get_chemical_symbols()
         self.prism = Prism(atoms.cell.array, pbc=True)
-        self._callback_error: BaseException | None = None
-        self.energy_spread = 0.0  # eV, the ensemble's at the last force call
         self.lmp = new_lammps(log_file)
+        self.fix = ShortRangeFix(self.lmp, self.potential, self.potential.elements)
         try:
-            self._create(atoms)
+            create_box(self.lmp, self.prism, self.symbols, self.potential.elements,
+                       atoms.positions, atoms.get_velocities())
             if self.potential.charge != 0.0:
-                self._add_coulomb(coulomb)
-            self._add_short_range()
+                self.fix.add_coulomb(coulomb)
+                self.fix.set_charges()
+            self.fix.install()
+            self.lmp.commands_list([
+                "neighbor 2.0 bin",
+                "neigh_modify every 1 delay 0 check yes",
+                "compute virial all pressure NULL virial",
+                f"thermo_style custom {' '.join(_THERMO)} c_virial[*]",
+                "thermo_modify norm no",
+                "thermo 0",  # first and last step of every run: each chunk of run()
+            ])
             self._command("run 0 post no")
         except BaseException:
             self.close()
             raise
 
-    # -- set-up -----------------------------------------------------------------------------
-
-    def _create(self, atoms: Atoms) -> None:
-        """Box, atoms (positions and velocities in LAMMPS's frame) and masses."""
-        self._type = create_box(self.lmp, self.prism, self.symbols, self.potential.elements,
-                                atoms.positions, atoms.get_velocities())
-
-    def _add_coulomb(self, settings: CoulombSettings) -> None:
-        """Charges q·(±1) and the Coulomb pair and kspace styles."""
-        self.lmp.commands_list(settings.lammps_commands())
-        for element, sign in self.potential.charge_signs.items():
-            charge = self.potential.charge * sign
-            self.lmp.command(f"set type {self._type(element)} charge {charge!r}")
-
-    def _add_short_range(self) -> None:
-        """The fix external of the NNP, neighbour lists and the thermo output read back."""
-        self.lmp.commands_list([
-            f"fix {_FIX} all external pf/callback 1 1",
-            f"fix_modify {_FIX} energy yes virial yes",
-            "neighbor 2.0 bin",
-            "neigh_modify every 1 delay 0 check yes",
-            "compute virial all pressure NULL virial",
-            f"thermo_style custom {' '.join(_THERMO)} c_virial[*]",
-            "thermo_modify norm no",
-            "thermo 0",  # first and last step of every run: each chunk of run()
-        ])
-        self.lmp.set_fix_external_callback(_FIX, self._callback)
-
-    # -- the short-range term ---------------------------------------------------------------
-
-    def _callback(self, caller: object, step: int, nlocal: int, tag: np.ndarray,
-                  x: np.ndarray, f: np.ndarray) -> None:
-        """Short-range forces into ``f`` (nlocal, 3), energy and virial into the fix.
-
-        ``tag`` (nlocal,) are the atom IDs of the local atoms, ``x`` (nlocal, 3) their
-        positions (Å, LAMMPS frame, possibly slightly outside the box). An exception cannot
-        cross LAMMPS: it is kept, the forces set to zero, and :meth:`_command` raises it.
-        """
-        try:
-            order = np.argsort(tag)
-            atoms = Atoms(self.symbols, positions=x[order], cell=self.lammps_frame_cell(),
-                          pbc=True)
-            mean, std = self.potential.short_range(self.potential.graph(atoms), spread=False)
-            self.energy_spread = float(std.energy[0])
-            f[order] = mean.forces.detach().double().numpy()
-            sigma = mean.stress[0].detach().double().numpy()  # Voigt xx yy zz yz xz xy
-            virial = -atoms.get_volume() * sigma[[0, 1, 2, 5, 4, 3]]  # LAMMPS: xx yy zz xy xz yz
-            self.lmp.fix_external_set_energy_global(_FIX, float(mean.energy[0]))
-            self.lmp.fix_external_set_virial_global(_FIX, virial.tolist())
-        except BaseException as error:  # noqa: BLE001 - re-raised by _command
-            f[:] = 0.0
-            self._callback_error = self._callback_error or error
+    @property
+    def energy_spread(self) -> float:
+        """The ensemble's energy spread (eV) at the last force call."""
+        return self.fix.energy_spread
 
     def _command(self, command: str) -> None:
-        """Run a LAMMPS command; raise the first error of the callback during it."""
-        self.lmp.command(command)
-        if self._callback_error is not None:
-            error, self._callback_error = self._callback_error, None
-            raise RuntimeError("the NNP callback failed inside LAMMPS") from error
+        self.fix.command(command)
 
     # -- reading the state back -------------------------------------------------------------
 
     def _by_id(self, name: str) -> np.ndarray:
         """Per-atom property ``name`` (N, 3), rows ordered by atom ID, in the LAMMPS frame."""
         return per_atom(self.lmp, name, len(self.symbols))
-
-    def lammps_frame_cell(self) -> np.ndarray:
-        """Current cell (rows a, b, c; Å) in LAMMPS's lower-triangular frame."""
-        return box(self.lmp)[1]
 
     def snapshot(self) -> Atoms:
         """The structure after the last step, rotated back into the input's orientation.

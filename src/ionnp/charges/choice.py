@@ -1,0 +1,50 @@
+"""q_eff: the charge every model at ``q = eff`` is trained with, chosen by ``charges.method``.
+
+Every estimator is recorded beside the choice: the frozen-modulation (L/T) charge with its
+uncertainty, and the q that each metric of the learnability scan would pick (only
+``learnability`` is cross-validated; the raw least-squares and polymorph-spread picks are
+biased by what a short-range model absorbs and by the DFT stress offset, and are kept for
+comparison only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ionnp.charges.scan import METHODS, pick_q
+
+#: Scan picks kept for comparison only.
+BIASED = ("least_squares_energy", "least_squares_forces", "least_squares_stress", "spread")
+
+
+def estimators(lt: Mapping[str, Any], scan: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Every estimate of q (e): ``lt`` from :func:`ionnp.charges.modulation.estimate`'s
+    result, one entry per scan method from the scan table."""
+    found: dict[str, dict[str, Any]] = {
+        "lt": {"q": lt["q"], "q_error": lt["q_error"], "kspacing": lt["kspacing"]}}
+    for method in METHODS:
+        q, metrics = pick_q(scan, method)
+        found[method] = {"q": q, "biased": method in BIASED, "q_grid": metrics["q_grid"]}
+    return found
+
+
+def choose(method: str | float, lt: Mapping[str, Any], scan: pd.DataFrame) -> dict[str, Any]:
+    """The content of ``q_eff.json``: q_eff (e), the method, its uncertainty where it has one
+    (e; None otherwise) and every estimator.
+
+    Args:
+        method: ``charges.method``: ``"lt"``, a scan method (:data:`ionnp.charges.scan.METHODS`)
+            or a fixed charge (e).
+    """
+    found = estimators(lt, scan)
+    if isinstance(method, (int, float)) and not isinstance(method, bool):
+        q_eff, q_error, name = float(method), None, "fixed"
+    elif method in found:
+        q_eff, q_error, name = found[method]["q"], found[method].get("q_error"), method
+    else:
+        raise ValueError(f"config key charges.method: {method!r} is neither a charge nor one of "
+                         f"{sorted(found)}")
+    return {"q_eff": q_eff, "q_error": q_error, "method": name, "estimators": found}

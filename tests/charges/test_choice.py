@@ -1,0 +1,34 @@
+"""q_eff by charges.method, every estimator recorded."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ionnp.charges.choice import choose
+from ionnp.charges.scan import METHODS
+
+LT = {"q": 0.93, "q_error": 0.02, "kspacing": 0.5}
+
+
+def _scan() -> pd.DataFrame:
+    """Every metric² exactly quadratic in q², each with its minimum at its own q."""
+    q = np.linspace(0.0, 2.0, 21)
+    minima = dict(zip(METHODS.values(), (0.4, 0.6, 0.8, 1.2, 1.6)))
+    return pd.DataFrame({"q": q, **{c: np.sqrt(1.0 + (q**2 - m**2) ** 2) for c, m in minima.items()}})
+
+
+def test_lt_is_chosen_with_its_uncertainty():
+    chosen = choose("lt", LT, _scan())
+    assert (chosen["q_eff"], chosen["q_error"], chosen["method"]) == (0.93, 0.02, "lt")
+    assert chosen["estimators"]["learnability"]["q"] == pytest.approx(1.2)
+    assert chosen["estimators"]["spread"]["biased"] and not chosen["estimators"]["learnability"]["biased"]
+
+
+def test_scan_methods_and_fixed_charge():
+    assert choose("learnability", LT, _scan())["q_eff"] == pytest.approx(1.2)
+    assert choose("least_squares_forces", LT, _scan())["q_eff"] == pytest.approx(0.6)
+    fixed = choose(0.75, LT, _scan())
+    assert (fixed["q_eff"], fixed["method"], fixed["q_error"]) == (0.75, "fixed", None)
+    assert fixed["estimators"]["lt"]["q"] == 0.93
+    with pytest.raises(ValueError, match="charges.method"):
+        choose("bader", LT, _scan())

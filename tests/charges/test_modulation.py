@@ -1,0 +1,118 @@
+"""The L/T estimator against independent values: the continuum energy of a longitudinal
+polarisation wave, and Buckingham + Coulomb(±q_true) energies computed by LAMMPS."""
+
+import math
+
+import numpy as np
+import pytest
+import torchpme
+from ase.build import bulk
+
+from ionnp.charges.modulation import (
+    ModulationSettings,
+    column,
+    estimate,
+    extrapolate,
+    lattice_constant,
+    modulation_cells,
+    ratio_table,
+)
+from ionnp.lammps.empirical import evaluate
+from ionnp.sampling.potential import BuckinghamPair, RigidIonPotential
+from reference import ZNO
+
+A_ZB = 4.62  # Å
+SETTINGS = ModulationSettings(repeats=(2, 3, 4), amplitude=0.02, harmonic_amplitude=0.04,
+                              kspacings=(0.5,))
+
+
+def _labelled(cells, potential):
+    """Cells with LAMMPS energies of ``potential`` as their calculator results."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    out = []
+    for cell in cells:
+        labelled = cell.copy()
+        labelled.calc = SinglePointCalculator(labelled, energy=evaluate(cell, potential).energy)
+        out.append(labelled)
+    return out
+
+
+def _potential(q: float) -> RigidIonPotential:
+    return RigidIonPotential(
+        charges={"Zn": q, "O": -q},
+        pairs={frozenset({"Zn", "O"}): BuckinghamPair(499.6, 0.3595, 0.0),
+               frozenset({"O"}): BuckinghamPair(22764.0, 0.149, 27.88)},
+    )
+
+
+def test_cells():
+    cells = modulation_cells(A_ZB, ZNO, SETTINGS)
+    assert len(cells) == 2 * (len(SETTINGS.repeats) + 1)
+    assert len({c.info["structure_id"] for c in cells}) == len(cells)
+    base = column(A_ZB, 3, ZNO)
+    assert len(base) == 12 and base.get_chemical_symbols()[:6] == ["Zn"] * 6
+    np.testing.assert_allclose(base.cell.lengths(), [A_ZB / math.sqrt(2)] * 2 + [3 * A_ZB])
+    longitudinal = next(c for c in cells if c.info["structure_id"].startswith("lt_n3_L_u0.0200"))
+    transverse = next(c for c in cells if c.info["structure_id"].startswith("lt_n3_T_u0.0200"))
+    u_l, u_t = longitudinal.positions - base.positions, transverse.positions - base.positions
+    # antiphase, along z = cubic [001] (L) or cubic [100] = (x + y)/√2 (T), largest where
+    # cos(2πz/λ) = ±1
+    assert np.abs(u_l[:, :2]).max() == 0 and np.abs(u_t[:, 2]).max() == 0
+    np.testing.assert_allclose(u_l[:, 2], np.linalg.norm(u_t, axis=1) * np.sign(u_t[:, 0]), atol=1e-12)
+    np.testing.assert_allclose(u_t[:, 0], u_t[:, 1], atol=1e-12)
+    assert np.abs(u_l).max() == pytest.approx(0.02)
+    assert np.sign(u_l[0, 2]) == -np.sign(u_l[6, 2])  # Zn 0 and O 6 sit at z ≈ 0 and a/4
+    cubic = bulk("ZnO", "zincblende", a=A_ZB, cubic=True)
+    assert lattice_constant(cubic.get_volume() / 4) == pytest.approx(A_ZB)
+
+
+def test_coulomb_difference_is_the_continuum_field_energy():
+    """Unit charges: E_C(L) − E_C(T) → 4π k_e u₀² N_p²/V (the field energy ∫P²/2ε₀ of the
+    polarisation wave P = 2u₀ N_p cos(2πz/λ)/V, N_p ion pairs) as 1/λ² → 0."""
+    settings = ModulationSettings((3, 4, 6, 8), 0.02, 0.04, (0.5,))
+    table = ratio_table(_labelled(modulation_cells(A_ZB, ZNO, settings), _potential(1.0)), ZNO)
+    table = table[table["amplitude"] == SETTINGS.amplitude]
+    n_pairs = 2 * table["repeats"]
+    volume = (A_ZB / math.sqrt(2)) ** 2 * table["wavelength"]
+    continuum = 4 * math.pi * torchpme.prefactors.eV_A * 0.02**2 * n_pairs**2 / volume
+    fit = extrapolate(table["wavelength"], table["de_coulomb"] / continuum)
+    assert fit.q2 == pytest.approx(1.0, abs=2e-3)
+    assert fit.slope < 0  # the lattice sum approaches the continuum from below
+
+
+@pytest.mark.parametrize("q_true", [0.6, 1.0, 2.0])
+def test_recovers_the_charge_of_lammps_labels(q_true):
+    """Buckingham + Ewald at ±q_true, both from LAMMPS: q within 0.01 e of q_true."""
+    frames = _labelled(modulation_cells(A_ZB, ZNO, SETTINGS), _potential(q_true))
+    table = ratio_table(frames, ZNO)
+    result = estimate(table, SETTINGS)
+    assert result["q"] == pytest.approx(q_true, abs=0.01)
+    assert abs(result["q"] - q_true) < result["q_error"]
+    # extrapolation: the short-range L − T difference fades as 1/λ²
+    at_u0 = table[table["amplitude"] == SETTINGS.amplitude].sort_values("wavelength")
+    offsets = np.abs(at_u0["ratio"].to_numpy() - q_true**2)
+    assert np.all(np.diff(offsets) < 0)
+    fit = result["per_kspacing"]["0.5"]
+    x = 1 / at_u0["wavelength"] ** 2
+    np.testing.assert_allclose(at_u0["ratio"], fit["q2"] + fit["slope"] * x + fit["curvature"] * x**2,
+                               atol=1e-9)
+    assert abs(fit["curvature"] * x.max()) < 0.2 * abs(fit["slope"])  # 1/λ² dominates
+    # harmonic at 0.02-0.04 Å to 2 %
+    assert result["harmonicity"]["energy_scaling"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_incomplete_pairs_are_refused():
+    frames = _labelled(modulation_cells(A_ZB, ZNO, SETTINGS), _potential(1.0))
+    kept = [f for f in frames if not f.info["structure_id"].startswith(("lt_n3_T", "lt_n4_L"))]
+    table = ratio_table(kept, ZNO)
+    assert sorted(table["repeats"].unique()) == [2]
+    with pytest.raises(ValueError, match="fewer than 3 complete"):
+        estimate(table, SETTINGS)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="charges.lt.repeats"):
+        ModulationSettings((2, 3), 0.02, 0.04, (0.5,))
+    with pytest.raises(ValueError, match="amplitude"):
+        ModulationSettings((2, 3, 4), 0.02, 0.02, (0.5,))
