@@ -51,6 +51,7 @@ def test_prototype_pressures_must_include_zero():
         ({"training": {"q_grid": [0.0, 1.0, 1.0]}}, r"config key training.q_grid: .* non-unique"),
         ({"training": {"q_grid": [0.0, -1.0]}}, r"config key training.q_grid\[1\]"),
         ({"eos": {"phases": ["rocksalt", "hmgo"]}}, r"config key eos.phases: needs zincblende or wurtzite"),
+        ({"eos": {"phases": ["zincblende", "rocksalt"]}}, r"config key eos.phases: needs wurtzite; the DFPT"),
         ({"charges": {"lt": {"amplitude": 0.03, "harmonic_amplitude": 0.03}}},
          r"config key charges.lt.harmonic_amplitude: must differ"),
         ({"charges": {"lt": {"repeats": [2, 3]}}}, r"config key charges.lt.repeats"),

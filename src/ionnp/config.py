@@ -133,6 +133,9 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
         raise ConfigError("config key eos.phases: needs zincblende or wurtzite; the frozen "
                           "modulations of charges.lt take their lattice constant from its DFT "
                           "equation of state")
+    if "wurtzite" not in config["eos"]["phases"]:
+        raise ConfigError("config key eos.phases: needs wurtzite; the DFPT cross-check of "
+                          "charges.dfpt runs on wurtzite at its DFT equilibrium volume")
     if charges["lt"]["amplitude"] == charges["lt"]["harmonic_amplitude"]:
         raise ConfigError("config key charges.lt.harmonic_amplitude: must differ from "
                           "charges.lt.amplitude (it checks how the L - T energy scales)")

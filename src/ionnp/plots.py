@@ -185,14 +185,16 @@ def plot_lt_models(table: pd.DataFrame, amplitude: float, q_lt: tuple[float, flo
 
 
 def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float],
-                     path: str | os.PathLike, q_lt: tuple[float, float] | None = None) -> None:
-    """Every charge-scan metric against q, with q_eff, the L/T charge and literature charges.
+                     path: str | os.PathLike, bands: dict[str, tuple[float, float]]) -> None:
+    """Every charge-scan metric against q, with q_eff, the other estimators and literature
+    charges.
 
     Args:
         table: :func:`ionnp.charges.scan.charge_scan` output.
         q_eff: the chosen charge (e).
         markers: label → charge (e), e.g. {"2/ε∞": 0.54, "2/√ε∞": 1.04, "Bader": 1.2}.
-        q_lt: the frozen-modulation charge and its uncertainty (e), drawn as a band.
+        bands: label → (charge, uncertainty) (e) of the estimators, drawn as bands
+            (a NaN uncertainty as a line).
     """
     panels = [("cv_energy_mev_per_atom", "CV energy RMSE (meV/atom)"),
               ("cv_force_mev_per_a", "CV force RMSE (meV/Å)"),
@@ -205,10 +207,11 @@ def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float
         ax.plot(table["q"], table[column], "o-", ms=3)
         ax.set_ylabel(label)
         ax.axvline(q_eff, color="crimson", lw=1.5, label=f"q_eff = {q_eff:.3f} e")
-        if q_lt is not None:
-            ax.axvspan(q_lt[0] - q_lt[1], q_lt[0] + q_lt[1], color="C2", alpha=0.25,
-                       label=f"q_L/T = {q_lt[0]:.3f} ± {q_lt[1]:.3f} e")
-        for (name, value), style in zip(markers.items(), (":", "--", "-.")):
+        for k, (name, (value, error)) in enumerate(bands.items()):
+            error = error if np.isfinite(error) else 0.005
+            ax.axvspan(value - error, value + error, color=f"C{k + 2}", alpha=0.3,
+                       label=f"{name} = {value:.3f} ± {error:.3f} e")
+        for (name, value), style in zip(markers.items(), (":", "--", "-.", (0, (1, 3)))):
             ax.axvline(value, color="gray", ls=style, lw=1, label=f"{name} = {value:.2f} e")
         ax.grid(alpha=0.3)
     for ax in axes[1]:

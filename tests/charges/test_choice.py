@@ -8,6 +8,7 @@ from ionnp.charges.choice import choose
 from ionnp.charges.scan import METHODS
 
 LT = {"q": 0.93, "q_error": 0.02, "kspacing": 0.5}
+DFPT = {"q": 0.88, "q_error": 0.04, "kspacing": 0.3, "epsilon_inf": 5.1, "born_charge": 2.2}
 
 
 def _scan() -> pd.DataFrame:
@@ -18,17 +19,18 @@ def _scan() -> pd.DataFrame:
 
 
 def test_lt_is_chosen_with_its_uncertainty():
-    chosen = choose("lt", LT, _scan())
+    chosen = choose("lt", LT, DFPT, _scan())
     assert (chosen["q_eff"], chosen["q_error"], chosen["method"]) == (0.93, 0.02, "lt")
     assert chosen["estimators"]["learnability"]["q"] == pytest.approx(1.2)
     assert chosen["estimators"]["spread"]["biased"] and not chosen["estimators"]["learnability"]["biased"]
 
 
 def test_scan_methods_and_fixed_charge():
-    assert choose("learnability", LT, _scan())["q_eff"] == pytest.approx(1.2)
-    assert choose("least_squares_forces", LT, _scan())["q_eff"] == pytest.approx(0.6)
-    fixed = choose(0.75, LT, _scan())
+    assert choose("learnability", LT, DFPT, _scan())["q_eff"] == pytest.approx(1.2)
+    assert choose("least_squares_forces", LT, DFPT, _scan())["q_eff"] == pytest.approx(0.6)
+    fixed = choose(0.75, LT, DFPT, _scan())
     assert (fixed["q_eff"], fixed["method"], fixed["q_error"]) == (0.75, "fixed", None)
     assert fixed["estimators"]["lt"]["q"] == 0.93
+    assert choose("dfpt", LT, DFPT, _scan())["q_error"] == 0.04
     with pytest.raises(ValueError, match="charges.method"):
-        choose("bader", LT, _scan())
+        choose("bader", LT, DFPT, _scan())

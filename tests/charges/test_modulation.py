@@ -13,6 +13,7 @@ from ionnp.charges.modulation import (
     column,
     estimate,
     extrapolate,
+    kpoint_mesh,
     lattice_constant,
     modulation_cells,
     ratio_table,
@@ -65,6 +66,19 @@ def test_cells():
     assert np.sign(u_l[0, 2]) == -np.sign(u_l[6, 2])  # Zn 0 and O 6 sit at z ≈ 0 and a/4
     cubic = bulk("ZnO", "zincblende", a=A_ZB, cubic=True)
     assert lattice_constant(cubic.get_volume() / 4) == pytest.approx(A_ZB)
+
+
+@pytest.mark.parametrize("repeats, along", [((1, 2, 4), 4), ((2, 3, 4), 12)])
+def test_every_column_samples_the_same_k_points(repeats, along):
+    """k_z of column n (M/n points over 2π/(n a)) are the cube's M points over 2π/a."""
+    for n in repeats:
+        mesh = kpoint_mesh(A_ZB, n, repeats, 0.5)
+        assert mesh[:2] == [4, 4]  # 2π / (a/√2) / 0.5 = 3.85
+        assert mesh[2] * n == along
+        kz = {round(j / (mesh[2] * n * A_ZB), 12) for j in range(mesh[2])}  # in units of 2π
+        cube = {round(j / (along * A_ZB), 12) for j in range(along)}
+        assert {k for k in cube if any(abs(k - q - m / (n * A_ZB)) < 1e-9 for q in kz for m in range(n))} == cube
+    assert kpoint_mesh(A_ZB, 1, (1, 2, 4), 0.25)[2] == 8  # 2π/a/0.25 = 5.4 → 6 → multiple of 4
 
 
 def test_coulomb_difference_is_the_continuum_field_energy():

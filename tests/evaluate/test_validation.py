@@ -21,8 +21,10 @@ def lt_models(best=1.0) -> pd.DataFrame:
                          for n in (2, 3, 4)])
 
 
-def q_eff(q=0.9, q_error=0.03) -> dict:
-    return {"q_eff": q, "method": "lt", "q_error": q_error, "estimators": {"lt": {"q": q, "q_error": q_error}}}
+def q_eff(q=0.9, q_error=0.03, q_dfpt=0.95) -> dict:
+    return {"q_eff": q, "method": "lt", "q_error": q_error, "estimators": {
+        "lt": {"q": q, "q_error": q_error},
+        "dfpt": {"q": q_dfpt, "q_error": 0.02, "epsilon_inf": 5.0}}}
 
 
 def fits(nnp_rocksalt_e0=-9.7) -> pd.DataFrame:
@@ -60,7 +62,7 @@ def judged(**changes) -> dict[str, bool]:
 
 def test_a_good_campaign_passes_everything():
     result = judged()
-    assert all(result.values()) and len(result) == 28
+    assert all(result.values()) and len(result) == 29
 
 
 @pytest.mark.parametrize("changes, failing", [
@@ -71,8 +73,10 @@ def test_a_good_campaign_passes_everything():
     (dict(transitions=transitions(nnp=float("nan"))), {"NNP transition pressure within 2 GPa of DFT"}),
     (dict(md=md(left={"step": 800.0})), {"ensemble spread below the threshold throughout"}),
     (dict(q_eff=q_eff(q=1.3)), {"q_L/T in 0.5–1.0 e", "fine-tuned energy error lowest near q_L/T",
-                                "fine-tuned force error lowest near q_L/T", "NNP L − T error lowest near q_L/T"}),
+                                "fine-tuned force error lowest near q_L/T", "NNP L − T error lowest near q_L/T",
+                                "q_DFPT within 0.1 e of q_L/T"}),
     (dict(lt_models=lt_models(best=2.0)), {"NNP L − T error lowest near q_L/T"}),
+    (dict(q_eff=q_eff(q_dfpt=1.05)), {"q_DFPT within 0.1 e of q_L/T"}),
     (dict(q_eff=q_eff(q_error=0.08)), {"q_L/T uncertainty at most 0.05 e"}),
     (dict(metrics=metrics(grid_best=2.0)), {"fine-tuned energy error lowest near q_L/T",
                                             "fine-tuned force error lowest near q_L/T"}),
@@ -92,11 +96,11 @@ def test_json_holds_every_criterion(tmp_path):
     criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02)
     write_json(criteria, tmp_path / "validation.json")
     payload = json.loads((tmp_path / "validation.json").read_text())
-    assert payload["passed"] == 27 and payload["failed"] == 1 and len(payload["criteria"]) == 28
+    assert payload["passed"] == 28 and payload["failed"] == 1 and len(payload["criteria"]) == 29
 
 
 def test_markdown_lists_every_criterion():
     summary, nve = md()
     criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02)
     text = markdown(criteria, "Validation")
-    assert "27 of 28 criteria hold" in text and text.count("\n| ") == 29 and "**no**" in text
+    assert "28 of 29 criteria hold" in text and text.count("\n| ") == 30 and "**no**" in text

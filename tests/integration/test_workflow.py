@@ -26,7 +26,7 @@ def test_dry_run_lists_every_job(workdir):
     assert job_counts(result.stdout) == {"prototype": 35, "enthalpy": 1, "sample": 12, "pool": 1,
                                          "describe": 1, "distill": 1, "pseudopotential": 2,
                                          "relabel": 2, "dft_dataset": 1, "coulomb": 1,
-                                         "lt_dft": 1, "lt": 1, "charge_scan": 1, "q_eff": 1,
+                                         "lt_dft": 1, "lt": 1, "dfpt": 1, "charge_scan": 1, "q_eff": 1,
                                          "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 4, "finetune": 5, "dft_stress_check": 1, "validation": 1,
                                          "evaluate": 1, "lt_models": 1, "md": 1, "eos_dft": 2, "eos": 1,
                                          "all": 1}
@@ -179,7 +179,9 @@ def test_effective_charge_outputs(campaign):
     lt = json.loads((campaign / "results/charges/lt.json").read_text())
     assert chosen["method"] == "lt" and chosen["q_eff"] == lt["q"]
     assert 0.0 < chosen["q_error"] < 0.5 and np.isfinite(chosen["q_error"])
-    assert {"lt", "learnability", "spread"} <= set(chosen["estimators"])
+    assert {"lt", "dfpt", "learnability", "spread"} <= set(chosen["estimators"])
+    dfpt = json.loads((campaign / "results/charges/dfpt.json").read_text())
+    assert 0.3 < dfpt["q"] < 2.0 and dfpt["epsilon_inf"] > 1.0 and dfpt["born_charge"] > 1.0
     ratios = pd.read_csv(campaign / "results/charges/lt.csv")
     assert len(ratios) == 4 and (ratios.de_coulomb > 0).all() and (ratios.de_reference > 0).all()
     assert abs(lt["harmonicity"]["energy_scaling"] - 1.0) < 0.05
@@ -273,7 +275,7 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     assert job_counts(marker.stdout) == {"charge_scan_plot": 1, "all": 1}
     # another choice of q retrains, but computes no DFT and no scan
     fixed = job_counts(snakemake(campaign, "-n", config={"charges": {"method": 0.8}}).stdout)
-    assert fixed["q_eff"] == 1 and not {"lt_dft", "lt", "charge_scan", "relabel"} & set(fixed)
+    assert fixed["q_eff"] == 1 and not {"lt_dft", "lt", "dfpt", "charge_scan", "relabel"} & set(fixed)
 
 
 @pytest.mark.slow

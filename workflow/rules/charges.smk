@@ -31,6 +31,32 @@ rule lt_dft:
         "../scripts/lt_dft.py"
 
 
+rule dfpt:
+    input:
+        start="results/prototypes/wurtzite_P0.extxyz",
+        eos="results/eos/wurtzite_dft.db",
+        pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
+    output:
+        result="results/charges/dfpt.json",
+    params:
+        dft=dft_calculation(),
+        dfpt=config["charges"]["dfpt"],
+        workdir="results/charges/dfpt_work",
+    log:
+        "logs/charges/dfpt.log",
+    benchmark:
+        "logs/benchmarks/charges/dfpt.tsv"
+    threads: config["dft"]["tasks"]
+    resources:
+        tasks=config["dft"]["tasks"],
+        runtime=config["dft"]["runtime"],
+        mpi="srun",
+    conda:
+        "../../envs/qe.yaml"
+    script:
+        "../scripts/dfpt.py"
+
+
 rule lt:
     input:
         frames="results/charges/lt_dft.db",
@@ -99,6 +125,7 @@ rule charge_scan:
 rule q_eff:
     input:
         lt="results/charges/lt.json",
+        dfpt="results/charges/dfpt.json",
         scan="results/charges/scan.csv",
         dataset="results/dft/dataset.db",
         coulomb="results/charges/coulomb_q1.npz",
@@ -119,7 +146,6 @@ rule charge_scan_plot:
     input:
         table="results/charges/scan.csv",
         q_eff="results/charges/q_eff.json",
-        lt="results/charges/lt.json",
     output:
         plot=report(
             "results/charges/scan.png",

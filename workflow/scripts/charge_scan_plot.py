@@ -1,5 +1,5 @@
-"""Rule charge_scan_plot: the scan against q, with the chosen q, the L/T charge and the
-reference charges."""
+"""Rule charge_scan_plot: the scan against q, with the chosen q, the L/T and DFPT charges and
+the reference charges (2/ε∞ and 2/√ε∞ with ε∞ from DFPT and from config, the Bader charge)."""
 
 import json
 import math
@@ -13,9 +13,12 @@ from ionnp.plots import plot_charge_scan
 log_to_file(snakemake.log[0])
 params = snakemake.params
 table = pd.read_csv(snakemake.input.table)
-q_eff = json.loads(open(snakemake.input.q_eff).read())["q_eff"]
-lt = json.loads(open(snakemake.input.lt).read())
-eps_inf = params.epsilon_inf
-plot_charge_scan(table, q_eff, {"2/ε∞": 2 / eps_inf, "2/√ε∞": 2 / math.sqrt(eps_inf),
-                                "Bader": params.bader_charge}, snakemake.output.plot,
-                 q_lt=(lt["q"], lt["q_error"]))
+chosen = json.loads(open(snakemake.input.q_eff).read())
+found = chosen["estimators"]
+eps_dfpt, eps_config = found["dfpt"]["epsilon_inf"], params.epsilon_inf
+markers = {f"2/√ε∞ (DFPT {eps_dfpt:.2f})": 2 / math.sqrt(eps_dfpt),
+           f"2/√ε∞ (config {eps_config:g})": 2 / math.sqrt(eps_config),
+           f"2/ε∞ (config {eps_config:g})": 2 / eps_config, "Bader": params.bader_charge}
+bands = {"q_L/T": (found["lt"]["q"], found["lt"]["q_error"]),
+         "q_DFPT": (found["dfpt"]["q"], found["dfpt"]["q_error"])}
+plot_charge_scan(table, chosen["q_eff"], markers, snakemake.output.plot, bands)

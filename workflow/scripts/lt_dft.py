@@ -30,7 +30,8 @@ labelled, results = [], []
 for kspacing in modulation.kspacings:
     at_k = [c for c in cells if c.info["lt_kspacing"] == kspacing]
     frames, outcome = label_shard(at_k, dataclasses.replace(settings, kspacing=kspacing),
-                                  Path(params.workdir), command)
+                                  Path(params.workdir), command,
+                                  kpoints=[c.info["lt_kpoints"].tolist() for c in at_k])
     labelled += frames
     results += outcome
 retry = unfinished(results, settings.max_attempts)

@@ -15,7 +15,8 @@ from ionnp.logs import log_to_file
 
 log = log_to_file(snakemake.log[0])
 lt = json.loads(open(snakemake.input.lt).read())
-chosen = choose(snakemake.params.method, lt, pd.read_csv(snakemake.input.scan))
+dfpt = json.loads(open(snakemake.input.dfpt).read())
+chosen = choose(snakemake.params.method, lt, dfpt, pd.read_csv(snakemake.input.scan))
 q_eff = chosen["q_eff"]
 with atomic_path(snakemake.output.q_eff) as tmp:
     tmp.write_text(json.dumps(chosen, indent=1))

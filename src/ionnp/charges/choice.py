@@ -1,7 +1,7 @@
 """q_eff: the charge every model at ``q = eff`` is trained with, chosen by ``charges.method``.
 
-Every estimator is recorded beside the choice: the frozen-modulation (L/T) charge with its
-uncertainty, and the q that each metric of the learnability scan would pick (only
+Every estimator is recorded beside the choice: the frozen-modulation (L/T) charge and the
+DFPT charge √(⟨Z*²⟩/ε∞), each with its uncertainty, and the q that each metric of the learnability scan would pick (only
 ``learnability`` is cross-validated; the raw least-squares and polymorph-spread picks are
 biased by what a short-range model absorbs and by the DFT stress offset, and are kept for
 comparison only).
@@ -20,26 +20,30 @@ from ionnp.charges.scan import METHODS, pick_q
 BIASED = ("least_squares_energy", "least_squares_forces", "least_squares_stress", "spread")
 
 
-def estimators(lt: Mapping[str, Any], scan: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def estimators(lt: Mapping[str, Any], dfpt: Mapping[str, Any], scan: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Every estimate of q (e): ``lt`` from :func:`ionnp.charges.modulation.estimate`'s
-    result, one entry per scan method from the scan table."""
+    result, ``dfpt`` from :func:`ionnp.charges.dfpt.summarise`'s, one entry per scan method
+    from the scan table."""
     found: dict[str, dict[str, Any]] = {
-        "lt": {"q": lt["q"], "q_error": lt["q_error"], "kspacing": lt["kspacing"]}}
+        "lt": {"q": lt["q"], "q_error": lt["q_error"], "kspacing": lt["kspacing"]},
+        "dfpt": {"q": dfpt["q"], "q_error": dfpt["q_error"], "kspacing": dfpt["kspacing"],
+                 "epsilon_inf": dfpt["epsilon_inf"], "born_charge": dfpt["born_charge"]}}
     for method in METHODS:
         q, metrics = pick_q(scan, method)
         found[method] = {"q": q, "biased": method in BIASED, "q_grid": metrics["q_grid"]}
     return found
 
 
-def choose(method: str | float, lt: Mapping[str, Any], scan: pd.DataFrame) -> dict[str, Any]:
+def choose(method: str | float, lt: Mapping[str, Any], dfpt: Mapping[str, Any],
+           scan: pd.DataFrame) -> dict[str, Any]:
     """The content of ``q_eff.json``: q_eff (e), the method, its uncertainty where it has one
     (e; None otherwise) and every estimator.
 
     Args:
-        method: ``charges.method``: ``"lt"``, a scan method (:data:`ionnp.charges.scan.METHODS`)
-            or a fixed charge (e).
+        method: ``charges.method``: ``"lt"``, ``"dfpt"``, a scan method
+            (:data:`ionnp.charges.scan.METHODS`) or a fixed charge (e).
     """
-    found = estimators(lt, scan)
+    found = estimators(lt, dfpt, scan)
     if isinstance(method, (int, float)) and not isinstance(method, bool):
         q_eff, q_error, name = float(method), None, "fixed"
     elif method in found:

@@ -194,23 +194,26 @@ def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, command: 
 
 
 def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdir: Path,
-                  command: str) -> StructureResult:
-    """Label one structure, or return its finished result from ``workdir`` (same fingerprint).
+                  command: str, kpoints: list[int] | None = None) -> StructureResult:
+    """Label one structure, or return its finished result from ``workdir`` (same fingerprint
+    and k-points).
 
-    A ``not_converged`` SCF is retried with safer settings up to ``settings.max_attempts``.
+    ``kpoints``: an explicit Monkhorst–Pack mesh; None: :func:`kpoint_grid` at
+    ``settings.kspacing``. A ``not_converged`` SCF is retried with safer settings up to
+    ``settings.max_attempts``.
     """
+    kpoints = kpoint_grid(atoms, settings.kspacing) if kpoints is None else [int(k) for k in kpoints]
     directory = workdir / structure_id
     record = directory / "result.json"
     fingerprint = settings.fingerprint()
     runs = 1
     if record.exists():
         previous = StructureResult(**json.loads(record.read_text()))
-        if previous.fingerprint == fingerprint:
+        if previous.fingerprint == fingerprint and previous.kpoints == kpoints:
             if previous.is_final(settings.max_attempts):
                 log.info("%s: %s earlier, reused", structure_id, previous.status)
                 return previous
             runs = previous.runs + 1
-    kpoints = kpoint_grid(atoms, settings.kspacing)
     start = time.perf_counter()
     status, reason, output = "crashed", "not run", ""
     attempt = 0
@@ -238,9 +241,11 @@ def _read_labels(pwo: Path) -> Atoms:
     return ase.io.read(pwo, format="espresso-out")
 
 
-def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path,
-                command: str) -> tuple[list[Atoms], list[StructureResult]]:
+def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path, command: str,
+                kpoints: Sequence[list[int]] | None = None) -> tuple[list[Atoms], list[StructureResult]]:
     """Label every frame of a shard; returns (converged frames, one result per frame).
+
+    ``kpoints``: an explicit mesh per frame; None: each from ``settings.kspacing``.
 
     A converged frame keeps its input geometry and info; the DFT labels become its
     calculator's results and the empirical ones move to ``emp_energy``, ``emp_forces``,
@@ -250,7 +255,8 @@ def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path,
     for index, atoms in enumerate(frames, start=1):
         structure_id = structure_name(atoms)
         log.info("structure %d / %d: %s (%d atoms)", index, len(frames), structure_id, len(atoms))
-        result = run_structure(atoms, structure_id, settings, workdir, command)
+        result = run_structure(atoms, structure_id, settings, workdir, command,
+                               None if kpoints is None else kpoints[index - 1])
         results.append(result)
         if result.status == "converged":
             labelled.append(with_dft_labels(atoms, result, settings))

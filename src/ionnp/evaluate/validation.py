@@ -30,6 +30,8 @@ MIN_SPLIT = 10
 #: The effective charge: the paper's window (e), the L/T uncertainty a value is trusted to (e),
 #: and how close (e) the fine-tuned test-error minimum over the q grid must lie to q_L/T.
 Q_WINDOW, MAX_Q_ERROR, TRAINING_Q_TOLERANCE = (0.5, 1.0), 0.05, 0.25
+#: How close (e) the DFPT charge must lie to q_L/T.
+DFPT_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,11 @@ def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: 
                      low <= q <= high, f"q_eff = {q_eff['q_eff']:.4g} e ({q_eff['method']})"),
            Criterion("effective charge", f"q_L/T uncertainty at most {MAX_Q_ERROR:g} e", q_error,
                      f"≤ {MAX_Q_ERROR:g} e", q_error <= MAX_Q_ERROR)]
+    dfpt = q_eff["estimators"]["dfpt"]
+    out.append(Criterion("effective charge", f"q_DFPT within {DFPT_TOLERANCE:g} e of q_L/T",
+                         float(dfpt["q"]) - q, f"|Δ| ≤ {DFPT_TOLERANCE:g} e",
+                         abs(float(dfpt["q"]) - q) <= DFPT_TOLERANCE,
+                         f"q_DFPT = {dfpt['q']:.4g} ± {dfpt['q_error']:.2g} e, ε∞ = {dfpt['epsilon_inf']:.3g}"))
     overall = metrics[metrics.group == "all"]
     grid = overall[overall.variant.str.startswith("finetune_q") & (overall.variant != FINAL)]
     for column, what in (("energy_rmse_mev_per_atom", "energy"), ("force_rmse_mev_per_a", "force")):

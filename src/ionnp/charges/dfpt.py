@@ -1,0 +1,192 @@
+"""The effective charge from density-functional perturbation theory: ε∞ and Born charges.
+
+A pw.x SCF with fixed occupations on the 4-atom wurtzite cell, then ph.x at Γ with
+``epsil = .true., trans = .false., zeu = .true.``: the electric-field response only (no
+phonons), which gives the high-frequency dielectric tensor ε∞ and the Born effective charges
+Z*_κ,αβ = ∂F_κβ/∂E_α (QE's "d Force / dE"). The dielectric-screened charge is then
+
+    q_DFPT = √(⟨Z*²⟩ / ε̄∞),   ⟨Z*²⟩ = mean over atoms of (Tr Z*_κ / 3)²,   ε̄∞ = Tr ε∞ / 3,
+
+the isotropic average; the per-direction values Z*_αα/√ε∞,αα (wurtzite: in-plane and along c)
+are recorded beside it. ε∞ converges slowly with the k-mesh (the band-gap region must be
+sampled finely): every configured k spacing is computed and recorded, q is taken from the
+finest, and the change from the next-coarser one is reported as its k-point uncertainty.
+
+Each k spacing's calculation lives in ``<workdir>/k<spacing>/`` with a ``result.json``
+(fingerprint of settings and pseudopotentials); a finished one is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.espresso import Espresso, EspressoProfile
+
+from ionnp.dft.pw import DftSettings, kpoint_grid
+from ionnp.io import atomic_path
+
+_PH_INPUT = """dielectric response at Gamma
+&inputph
+  prefix = 'ionnp'
+  outdir = './out'
+  fildyn = 'dielectric.dyn'
+  tr2_ph = {tr2_ph:.1e}
+  epsil = .true.
+  trans = .false.
+  zeu = .true.
+/
+0.0 0.0 0.0
+"""
+
+
+@dataclass(frozen=True)
+class DielectricResponse:
+    """ph.x's electric-field response of one cell.
+
+    Attributes:
+        epsilon: ε∞, shape (3, 3) (dimensionless).
+        born: Born charges Z*_κ,αβ, shape (N, 3, 3) (e; rows α: the field direction).
+        symbols: element of each atom, length N.
+    """
+
+    epsilon: np.ndarray
+    born: np.ndarray
+    symbols: tuple[str, ...]
+
+    def charge(self) -> float:
+        """q = √(⟨Z*²⟩/ε̄∞) (e): isotropic averages, ⟨Z*²⟩ over atoms of (Tr Z*/3)²."""
+        z_iso = np.trace(self.born, axis1=1, axis2=2) / 3.0
+        return float(math.sqrt(np.mean(z_iso**2) / (np.trace(self.epsilon) / 3.0)))
+
+    def directional_charges(self) -> list[float]:
+        """q_α = √(⟨Z*_αα²⟩/ε∞,αα) (e) for α = x, y, z."""
+        diagonal = np.einsum("kaa->ka", self.born)
+        return [float(math.sqrt(np.mean(diagonal[:, a] ** 2) / self.epsilon[a, a])) for a in range(3)]
+
+
+def parse_ph_output(text: str) -> DielectricResponse:
+    """ε∞ and the Born charges from a ph.x output (``epsil`` and ``zeu``).
+
+    Raises:
+        ValueError: the output holds no dielectric tensor or no effective charges.
+    """
+    number = r"(-?\d+\.\d+(?:[eEdD][-+]?\d+)?)"
+    block = re.search(r"Dielectric constant in cartesian axis\s*\n\s*\n((?:\s*\(.*\)\s*\n){3})", text)
+    if block is None:
+        raise ValueError("ph.x output: no 'Dielectric constant in cartesian axis' block")
+    epsilon = np.array([[float(v) for v in re.findall(number, row)] for row in block.group(1).strip().splitlines()])
+    start = text.find("Effective charges (d Force / dE) in cartesian axis")
+    if start < 0:
+        raise ValueError("ph.x output: no 'Effective charges (d Force / dE)' block")
+    atoms = re.findall(r"atom\s+\d+\s+(\w+)\s*\n\s*Ex\s+\((.*)\)\s*\n\s*Ey\s+\((.*)\)\s*\n\s*Ez\s+\((.*)\)",
+                       text[start:])
+    if not atoms:
+        raise ValueError("ph.x output: the effective-charge block lists no atoms")
+    born = np.array([[[float(v) for v in row.split()] for row in rows] for _, *rows in atoms])
+    return DielectricResponse(epsilon, born, tuple(symbol for symbol, *_ in atoms))
+
+
+@dataclass
+class DfptResult:
+    """One k spacing's DFPT outcome (JSON-serialisable): status ``converged`` or ``failed``
+    (with the reason), the k-mesh, ε∞ (3 × 3), Born charges (N × 3 × 3) and the charges."""
+
+    kspacing: float
+    status: str
+    fingerprint: str
+    kpoints: list[int]
+    reason: str = ""
+    epsilon: list = field(default_factory=list)
+    born: list = field(default_factory=list)
+    symbols: list = field(default_factory=list)
+    q: float = math.nan
+    q_directional: list = field(default_factory=list)
+
+    def response(self) -> DielectricResponse:
+        return DielectricResponse(np.array(self.epsilon), np.array(self.born), tuple(self.symbols))
+
+
+def fingerprint(settings: DftSettings, atoms: Atoms, tr2_ph: float) -> str:
+    """Hash of what changes a DFPT result: the pw.x settings (pseudopotential content included),
+    the structure and the ph.x threshold."""
+    payload = {"pw": settings.fingerprint(), "tr2_ph": tr2_ph,
+               "numbers": atoms.numbers.tolist(), "cell": np.round(atoms.cell.array, 10).tolist(),
+               "positions": np.round(atoms.positions, 10).tolist()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, pw_command: str, ph_command: str,
+             tr2_ph: float = 1e-14) -> DfptResult:
+    """pw.x (fixed occupations) then ph.x on ``atoms`` at ``settings.kspacing``, or the finished
+    result in ``workdir`` with the same fingerprint. A failed run is recorded with its reason
+    (the tail of the program's output), not raised."""
+    record = workdir / "result.json"
+    expected = fingerprint(settings, atoms, tr2_ph)
+    if record.exists():
+        previous = DfptResult(**json.loads(record.read_text()))
+        if previous.fingerprint == expected and previous.status == "converged":
+            return previous
+    kpoints = kpoint_grid(atoms, settings.kspacing)
+    result = DfptResult(settings.kspacing, "failed", expected, kpoints)
+    input_data = {
+        "control": {"calculation": "scf", "prefix": "ionnp", "outdir": "./out"},
+        "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho, "occupations": "fixed"},
+        "electrons": {"conv_thr": 1e-12 * len(atoms), "mixing_beta": settings.mixing_beta},
+    }
+    calc = Espresso(profile=EspressoProfile(command=pw_command, pseudo_dir=settings.pseudo_dir),
+                    directory=str(workdir), input_data=input_data,
+                    pseudopotentials=dict(settings.pseudopotentials), kpts=kpoints)
+    scf = atoms.copy()
+    scf.calc = calc
+    try:
+        scf.get_potential_energy()
+        (workdir / "ph.in").write_text(_PH_INPUT.format(tr2_ph=tr2_ph))
+        with open(workdir / "ph.in") as stdin, open(workdir / "ph.out", "w") as stdout:
+            subprocess.run(ph_command.split(), stdin=stdin, stdout=stdout, stderr=subprocess.STDOUT,
+                           cwd=workdir, check=True)
+        response = parse_ph_output((workdir / "ph.out").read_text())
+        result.status = "converged"
+        result.epsilon, result.born = response.epsilon.tolist(), response.born.tolist()
+        result.symbols = list(response.symbols)
+        result.q, result.q_directional = response.charge(), response.directional_charges()
+    except (subprocess.CalledProcessError, ValueError) as error:
+        outputs = [workdir / name for name in ("espresso.pwo", "ph.out") if (workdir / name).exists()]
+        tail = outputs[-1].read_text()[-400:] if outputs else ""
+        result.reason = f"{error}: {tail.strip()}"
+    with atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(asdict(result)))
+    return result
+
+
+def summarise(results: Sequence[DfptResult]) -> dict[str, Any]:
+    """q from the finest converged k spacing, its k-point uncertainty (the change from the next
+    coarser one; NaN with one), ε̄∞ and the mean |Z*| there, and every k spacing's record.
+
+    Raises:
+        RuntimeError: no k spacing converged (each failure's reason listed).
+    """
+    converged = sorted((r for r in results if r.status == "converged"), key=lambda r: r.kspacing)
+    if not converged:
+        raise RuntimeError("DFPT failed at every k spacing:\n" + "\n".join(
+            f"  k spacing {r.kspacing}: {r.reason[:300]}" for r in results))
+    finest = converged[0]
+    response = finest.response()
+    change = converged[1].q - finest.q if len(converged) > 1 else math.nan
+    return {
+        "q": finest.q, "q_error": abs(change), "kspacing": finest.kspacing, "kpoints": finest.kpoints,
+        "q_directional": finest.q_directional,
+        "epsilon_inf": float(np.trace(response.epsilon) / 3.0),
+        "born_charge": float(np.mean(np.abs(np.trace(response.born, axis1=1, axis2=2) / 3.0))),
+        "average": "q = sqrt(mean_atoms[(Tr Z*/3)^2] / (Tr eps_inf / 3))",
+        "per_kspacing": [asdict(r) for r in results],
+    }

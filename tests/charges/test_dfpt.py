@@ -1,0 +1,51 @@
+"""The DFPT reader and charge against a real ph.x output (QE 6.7, ZnO wurtzite, 35 Ry,
+4 x 4 x 3 k-points, epsil + zeu at Γ) and hand-computed averages."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ionnp.charges.dfpt import DfptResult, parse_ph_output, summarise
+
+OUTPUT = Path(__file__).parents[1] / "data" / "ph_wurtzite_k443.out"
+
+
+def test_reads_epsilon_and_born_charges():
+    response = parse_ph_output(OUTPUT.read_text())
+    np.testing.assert_allclose(np.diag(response.epsilon), [12.703109802, 12.703109806, 10.427305120])
+    assert response.symbols == ("Zn", "Zn", "O", "O")
+    np.testing.assert_allclose(np.diag(response.born[0]), [2.74648, 2.74648, 2.61767])
+    np.testing.assert_allclose(np.diag(response.born[3]), [-2.56521, -2.56521, -2.32908])
+
+
+def test_charge_is_the_isotropic_average():
+    response = parse_ph_output(OUTPUT.read_text())
+    z_zn, z_o = (2 * 2.74648 + 2.61767) / 3, (2 * 2.56521 + 2.32908) / 3
+    epsilon = (2 * 12.703109804 + 10.427305120) / 3
+    assert response.charge() == pytest.approx(math.sqrt((z_zn**2 + z_o**2) / 2 / epsilon), rel=1e-6)
+    q_x, _, q_z = response.directional_charges()
+    assert q_x == pytest.approx(math.sqrt((2.74648**2 + 2.56521**2) / 2 / 12.703109802), rel=1e-6)
+    assert q_z == pytest.approx(math.sqrt((2.61767**2 + 2.32908**2) / 2 / 10.427305120), rel=1e-6)
+
+
+def test_incomplete_output_is_refused():
+    text = OUTPUT.read_text()
+    with pytest.raises(ValueError, match="Effective charges"):
+        parse_ph_output(text[: text.index("Effective charges")])
+    with pytest.raises(ValueError, match="Dielectric constant"):
+        parse_ph_output("")
+
+
+def test_summary_takes_the_finest_converged_spacing():
+    def result(k, q, status="converged"):
+        return DfptResult(k, status, "f", [4, 4, 3], reason="" if status == "converged" else "ph.x exit 1",
+                          epsilon=np.eye(3).tolist(), born=[np.eye(3).tolist(), (-np.eye(3)).tolist()],
+                          symbols=["Zn", "O"], q=q, q_directional=[q, q, q])
+    summary = summarise([result(0.5, 0.80), result(0.3, 0.86), result(0.2, 0.0, "failed")])
+    assert summary["kspacing"] == 0.3 and summary["q"] == 0.86
+    assert summary["q_error"] == pytest.approx(0.06)
+    assert math.isnan(summarise([result(0.4, 0.8)])["q_error"])
+    with pytest.raises(RuntimeError, match="k spacing 0.2: ph.x exit 1"):
+        summarise([result(0.2, 0.0, "failed")])
