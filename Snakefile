@@ -27,6 +27,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/md.smk"
 include: "workflow/rules/eos.smk"
+include: "workflow/rules/transition.smk"
 
 
 rule all:
@@ -44,3 +45,4 @@ rule all:
         rules.md.output,
         rules.eos.output,
         rules.validation.output,
+        rules.transition_report.output,

@@ -56,6 +56,8 @@ def test_prototype_pressures_must_include_zero():
          r"config key charges.lt.harmonic_amplitude: must differ"),
         ({"charges": {"lt": {"repeats": [2, 3]}}}, r"config key charges.lt.repeats"),
         ({"charges": {"method": "bader"}}, r"config key charges.method"),
+        ({"transition": {"steps_per_pressure": 300, "every": 70}}, r"config key transition.every: 70 must divide"),
+        ({"transition": {"pressures": [0, 20, 10]}}, r"config key transition.pressures: \[0, 20, 10\] must increase"),
     ],
 )
 def test_inconsistent_values_are_refused_naming_the_key(config, message):

@@ -136,6 +136,15 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     if "wurtzite" not in config["eos"]["phases"]:
         raise ConfigError("config key eos.phases: needs wurtzite; the DFPT cross-check of "
                           "charges.dfpt runs on wurtzite at its DFT equilibrium volume")
+    transition = config["transition"]
+    if transition["steps_per_pressure"] % transition["every"] or transition["frames_every"] % transition["every"]:
+        raise ConfigError(f"config key transition.every: {transition['every']} must divide "
+                          f"transition.steps_per_pressure ({transition['steps_per_pressure']}) and "
+                          f"transition.frames_every ({transition['frames_every']})")
+    if list(transition["pressures"]) != sorted(set(transition["pressures"])):
+        raise ConfigError(f"config key transition.pressures: {transition['pressures']} must increase")
+    if not {"wurtzite", "rocksalt"} <= set(config["prototypes"]["phases"]):
+        raise ConfigError("config key prototypes.phases: the transition ramp needs wurtzite and rocksalt")
     if charges["lt"]["amplitude"] == charges["lt"]["harmonic_amplitude"]:
         raise ConfigError("config key charges.lt.harmonic_amplitude: must differ from "
                           "charges.lt.amplitude (it checks how the L - T energy scales)")

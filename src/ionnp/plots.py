@@ -184,6 +184,41 @@ def plot_lt_models(table: pd.DataFrame, amplitude: float, q_lt: tuple[float, flo
     plt.close(fig)
 
 
+def plot_transition(traces: dict[str, pd.DataFrame], table: pd.DataFrame, cv_rocksalt: float,
+                    dft_gpa: float | None, path: str | os.PathLike) -> None:
+    """CV and volume per formula unit against pressure along each ramp (up solid, down dashed),
+    with rocksalt's CV and the DFT EOS transition pressure marked.
+
+    Args:
+        traces: potential name → :func:`ionnp.evaluate.transition.nnp_ramp` trace.
+        table: :func:`ionnp.evaluate.transition.transition_table` output.
+    """
+    fig, (cv_ax, volume_ax) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    found = table.set_index("potential")
+    for k, (name, trace) in enumerate(traces.items()):
+        top = trace.target_gpa.idxmax()
+        up, down = trace.loc[:top], trace.loc[top:]
+        for part, style, direction in ((up, "-", "up"), (down, "--", "down")):
+            label = f"{name} {direction}"
+            if direction == "up" and found.loc[name, "forward_gpa"] == found.loc[name, "forward_gpa"]:
+                label += f" (→ rs at {found.loc[name, 'forward_gpa']:g} GPa)"
+            cv_ax.plot(part.pressure_gpa, part.cv, style, color=f"C{k}", lw=0.8, label=label)
+            volume_ax.plot(part.pressure_gpa, part.volume_per_fu, style, color=f"C{k}", lw=0.8)
+    cv_ax.axhline(cv_rocksalt, color="gray", lw=0.8, ls=":", label=f"rocksalt CV {cv_rocksalt:.2f}")
+    for ax in (cv_ax, volume_ax):
+        if dft_gpa is not None:
+            ax.axvline(dft_gpa, color="k", ls="--", lw=1, label=f"DFT EOS {dft_gpa:.1f} GPa")
+        ax.set_xlabel("pressure (GPa)")
+        ax.grid(alpha=0.3)
+    cv_ax.set_ylabel("coordination number CV")
+    volume_ax.set_ylabel("volume (Å³ per formula unit)")
+    cv_ax.legend(fontsize=8)
+    fig.suptitle("Wurtzite → rocksalt under an NPT pressure ramp (LAMMPS)")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plt.close(fig)
+
+
 def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float],
                      path: str | os.PathLike, bands: dict[str, tuple[float, float]]) -> None:
     """Every charge-scan metric against q, with q_eff, the other estimators and literature

@@ -29,6 +29,7 @@ def test_dry_run_lists_every_job(workdir):
                                          "lt_dft": 1, "lt": 1, "dfpt": 1, "charge_scan": 1, "q_eff": 1,
                                          "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 4, "finetune": 5, "dft_stress_check": 1, "validation": 1,
                                          "evaluate": 1, "lt_models": 1, "md": 1, "eos_dft": 2, "eos": 1,
+                                         "transition": 2, "transition_report": 1,
                                          "all": 1}
     assert not (workdir / "results").exists()
 
@@ -309,7 +310,27 @@ def test_report_holds_every_figure_and_table(campaign):
     assert result.returncode == 0, result.stderr[-3000:]
     names = {name.rsplit("/", 1)[-1] for name in zipfile.ZipFile(campaign / "results/report.zip").namelist()}
     assert {"report.html", "enthalpy.png", "scan.png", "parity.png", "error_vs_q.png", "md.png",
-            "eos.png", "eos.csv", "transitions.csv", "metrics.csv"} <= names
+            "eos.png", "eos.csv", "transitions.csv", "metrics.csv", "lt.png", "lt_models.png",
+            "transition.png"} <= names
+
+
+@pytest.mark.slow
+def test_transition_ramp_outputs(campaign):
+    """Both ramps ran in LAMMPS (the NNP's possibly stopped by its spread guard) and the table
+    holds both potentials beside the DFT EOS value."""
+    import ase.io
+
+    table = pd.read_csv(campaign / "results/transition/transitions.csv")
+    assert list(table.potential) == ["nnp", "empirical"] and table.dft_eos_gpa.notna().all()
+    empirical = pd.read_csv(campaign / "results/transition/empirical_trace.csv")
+    assert len(empirical) == 7 * 300 // 20 and empirical.target_gpa.max() == 45.0
+    squeezed = empirical.groupby("block").volume_per_fu.last()
+    assert squeezed[3] < 0.85 * squeezed[0]  # 45 GPa against 0 GPa
+    nnp = pd.read_csv(campaign / "results/transition/nnp_trace.csv")
+    assert len(nnp) > 0 and (nnp.spread_mev_per_atom.dropna() >= 0).all()
+    frames = ase.io.read(campaign / "results/transition/empirical_frames.extxyz", ":")
+    assert len(frames) == 7 * 300 // 100 and len(frames[0]) == 32
+    assert (campaign / "results/transition/transition.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow

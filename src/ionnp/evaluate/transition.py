@@ -1,0 +1,192 @@
+"""The wurtzite → rocksalt transition under a pressure ramp, in LAMMPS, for the final NNP and
+for the empirical potential side by side.
+
+A wurtzite supercell is held at each pressure of ``pressures`` in turn (Nosé–Hoover
+thermostat, fully flexible MTK barostat), up to the highest and back down again, and a trace
+row is read every ``every`` steps: time, target and instantaneous pressure, temperature,
+volume and potential enthalpy per formula unit (E_pot + P_target V), the coordination-number CV
+(:func:`ionnp.sampling.coordination.coordination_number`) and, for the NNP, the ensemble's
+energy spread; a frame every ``frames_every`` steps. An NNP run whose spread passes
+``max_spread_mev_per_atom`` stops cleanly there (the model has left its data) and keeps what
+it recorded.
+
+Transition pressures (:func:`transition_pressures`): on the way up, the first pressure whose
+block ends (its second half) with a CV past the midpoint between the start's CV and
+rocksalt's; on the way down, the first pressure below the top whose block falls back below it.
+Their difference is the hysteresis; the forward value lies above the thermodynamic one (the
+DFT EOS crossing) by the overpressure the kinetics of a finite, periodic cell need.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ase import Atoms
+from ase.units import GPa
+
+from ionnp.chemistry import Chemistry, formula_units
+from ionnp.lammps.box import GPA_TO_BAR
+from ionnp.lammps.empirical import LammpsCell
+from ionnp.lammps.nnp import LammpsNNP
+from ionnp.sampling.coordination import coordination_number
+from ionnp.sampling.potential import RigidIonPotential
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RampSettings:
+    """The ``transition`` config section.
+
+    Attributes:
+        supercell: repetition of the relaxed 0 GPa wurtzite cell.
+        temperature_k: thermostat temperature (K).
+        pressures_gpa: the way up (GPa); the ramp comes back down through the same values.
+        steps_per_pressure: MD steps at each pressure.
+        timestep_fs: fs.
+        every: steps between trace rows; frames_every: steps between frames (a multiple of it).
+        max_spread_mev_per_atom: stop the NNP run beyond this ensemble spread; None: never.
+    """
+
+    supercell: tuple[int, int, int]
+    temperature_k: float
+    pressures_gpa: tuple[float, ...]
+    steps_per_pressure: int
+    timestep_fs: float
+    every: int
+    frames_every: int
+    max_spread_mev_per_atom: float | None
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> RampSettings:
+        return cls(tuple(section["supercell"]), float(section["temperature"]),
+                   tuple(float(p) for p in section["pressures"]), int(section["steps_per_pressure"]),
+                   float(section["timestep_fs"]), int(section["every"]), int(section["frames_every"]),
+                   section["max_spread_mev_per_atom"])
+
+    @property
+    def ramp(self) -> list[float]:
+        """Target pressure of every block (GPa): up, then back down."""
+        up = list(self.pressures_gpa)
+        return up + up[-2::-1]
+
+
+class _Engine:
+    """What a ramp needs from a LAMMPS instance: the NNP's or the empirical potential's."""
+
+    def __init__(self, lmp: object, command: Callable[[str], None], frame: Callable[[], Atoms],
+                 spread_ev: Callable[[], float]) -> None:
+        self.lmp, self.command, self.frame, self.spread_ev = lmp, command, frame, spread_ev
+
+
+def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms: int, units: int,
+          seed: int, label: str) -> tuple[pd.DataFrame, list[Atoms]]:
+    """Run every block of ``settings.ramp``; returns the trace and the frames."""
+    lmp = engine.lmp
+    temperature = settings.temperature_k
+    lmp.commands_list([
+        f"velocity all create {temperature!r} {seed % 900_000_000 + 1:d} dist gaussian mom yes rot no",
+        f"timestep {settings.timestep_fs / 1000.0!r}",
+    ])
+    limit = (None if settings.max_spread_mev_per_atom is None
+             else settings.max_spread_mev_per_atom * n_atoms / 1000.0)
+    rows, frames, step, started = [], [], 0, time.perf_counter()
+    total = settings.steps_per_pressure * len(settings.ramp)
+    for block, pressure in enumerate(settings.ramp):
+        p_bar = pressure * GPA_TO_BAR
+        lmp.command(f"fix ramp all npt temp {temperature!r} {temperature!r} "
+                    f"{100 * settings.timestep_fs / 1000.0!r} tri {p_bar!r} {p_bar!r} "
+                    f"{1000 * settings.timestep_fs / 1000.0!r}")
+        engine.command("run 0 post no")
+        for _ in range(settings.steps_per_pressure // settings.every):
+            engine.command(f"run {settings.every} pre no post no")
+            step += settings.every
+            frame = engine.frame()
+            volume = frame.get_volume()
+            spread = engine.spread_ev()
+            rows.append({
+                "step": step, "time_ps": step * settings.timestep_fs / 1000.0, "block": block,
+                "target_gpa": pressure, "pressure_gpa": float(lmp.get_thermo("press")) / GPA_TO_BAR,
+                "temperature_k": float(lmp.get_thermo("temp")), "volume_per_fu": volume / units,
+                "enthalpy_ev_per_fu": (float(lmp.get_thermo("pe")) + pressure * GPa * volume) / units,
+                "cv": coordination_number(frame, chemistry.cation, chemistry.anion),
+                "spread_mev_per_atom": 1000.0 * spread / n_atoms,
+            })
+            if step % settings.frames_every == 0:
+                frame.info.update(step=step, target_gpa=pressure)
+                frames.append(frame)
+            if limit is not None and spread > limit:
+                log.warning("%s: stopped at step %d (%g GPa): ensemble spread %.1f meV/atom > %g, "
+                            "the model has left its training data", label, step, pressure,
+                            rows[-1]["spread_mev_per_atom"], settings.max_spread_mev_per_atom)
+                lmp.command("unfix ramp")
+                return pd.DataFrame(rows), frames
+        lmp.command("unfix ramp")
+        elapsed = time.perf_counter() - started
+        log.info("%s: %g GPa done, step %d / %d, CV %.2f, %.2f ns/day", label, pressure, step, total,
+                 rows[-1]["cv"], step * settings.timestep_fs * 1e-6 / (elapsed / 86400.0))
+    return pd.DataFrame(rows), frames
+
+
+def nnp_ramp(atoms: Atoms, model: str | os.PathLike, settings: RampSettings, chemistry: Chemistry,
+             seed: int) -> tuple[pd.DataFrame, list[Atoms]]:
+    """The ramp with an ionnp model inside LAMMPS (PPPM Coulomb at its q, the network through
+    ``fix external``)."""
+    with LammpsNNP(atoms, model) as md:
+        engine = _Engine(md.lmp, md.fix.command, md.snapshot, lambda: md.energy_spread)
+        return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "NNP ramp")
+
+
+def empirical_ramp(atoms: Atoms, potential: RigidIonPotential, settings: RampSettings,
+                   chemistry: Chemistry, seed: int) -> tuple[pd.DataFrame, list[Atoms]]:
+    """The ramp with the empirical potential (Buckingham + Ewald at the formal charges)."""
+    with LammpsCell(atoms, potential, md_accuracy=1e-5) as cell:
+        cell.lmp.command("thermo_style custom step temp pe press vol")  # what a trace row reads
+        engine = _Engine(cell.lmp, cell.lmp.command, cell.lammps_frame_atoms, lambda: float("nan"))
+        return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "empirical ramp")
+
+
+def transition_pressures(trace: pd.DataFrame, cv_rocksalt: float) -> dict[str, float | None]:
+    """Forward and backward transition pressures (GPa) of a ramp trace, and the hysteresis.
+
+    A block's CV is the mean over its second half. Midpoint: half-way between the first
+    block's CV and ``cv_rocksalt``. Forward: the first block on the way up whose CV is past the
+    midpoint; backward: after the top, the first block whose CV is below it again. None where
+    it did not happen (or the run stopped before).
+    """
+    blocks = trace.groupby("block").apply(
+        lambda b: pd.Series({"target_gpa": b.target_gpa.iloc[0],
+                             "cv": b.cv.iloc[len(b) // 2:].mean()}), include_groups=False)
+    midpoint = 0.5 * (float(blocks.cv.iloc[0]) + cv_rocksalt)
+    top = int(np.argmax(blocks.target_gpa.to_numpy()))
+    up, down = blocks.iloc[: top + 1], blocks.iloc[top + 1:]
+    crossed = up[up.cv > midpoint]
+    forward = float(crossed.target_gpa.iloc[0]) if len(crossed) else None
+    back = down[down.cv < midpoint] if forward is not None else down.iloc[0:0]
+    backward = float(back.target_gpa.iloc[0]) if len(back) else None
+    return {"forward_gpa": forward, "backward_gpa": backward,
+            "hysteresis_gpa": None if forward is None or backward is None else forward - backward,
+            "cv_midpoint": midpoint}
+
+
+def transition_table(traces: Mapping[str, pd.DataFrame], cv_rocksalt: float,
+                     dft_gpa: float | None) -> pd.DataFrame:
+    """One row per potential: forward and backward transition pressure, hysteresis (GPa), the
+    DFT EOS transition pressure and the forward overpressure above it."""
+    rows = []
+    for name, trace in traces.items():
+        found = transition_pressures(trace, cv_rocksalt)
+        over = None if found["forward_gpa"] is None or dft_gpa is None else found["forward_gpa"] - dft_gpa
+        rows.append({"potential": name, **found, "dft_eos_gpa": dft_gpa, "overpressure_gpa": over,
+                     "steps_run": int(trace.step.iloc[-1]) if len(trace) else 0})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["RampSettings", "empirical_ramp", "nnp_ramp", "transition_pressures", "transition_table"]

@@ -1,0 +1,61 @@
+# The wurtzite -> rocksalt transition at scale: an NPT pressure ramp up and back down in LAMMPS
+# with the final NNP and with the empirical potential, the traces, transition pressures and
+# hysteresis against the DFT equation-of-state value.
+
+
+wildcard_constraints:
+    potential="nnp|empirical",
+
+
+def transition_inputs(wildcards):
+    inputs = {"start": "results/prototypes/wurtzite_P0.extxyz"}
+    if wildcards.potential == "nnp":
+        inputs["model"] = "models/finetune_qeff.pt"
+    return inputs
+
+
+rule transition:
+    input:
+        unpack(transition_inputs),
+    output:
+        trace="results/transition/{potential}_trace.csv",
+        frames="results/transition/{potential}_frames.extxyz",
+    params:
+        transition=config["transition"],
+        potential=config["potential"],
+        seed=config["seed"],
+    log:
+        "logs/transition/{potential}.log",
+    benchmark:
+        "logs/benchmarks/transition/{potential}.tsv"
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/transition.py"
+
+
+rule transition_report:
+    input:
+        traces=expand("results/transition/{potential}_trace.csv", potential=["nnp", "empirical"]),
+        eos="results/eos/transitions.csv",
+        rocksalt="results/prototypes/rocksalt_P0.extxyz",
+    output:
+        table=report(
+            "results/transition/transitions.csv",
+            caption="../report/transition_table.rst",
+            category="8. Transition",
+        ),
+        plot=report(
+            "results/transition/transition.png",
+            caption="../report/transition.rst",
+            category="8. Transition",
+        ),
+    params:
+        charges=config["potential"]["charges"],
+        reference=config["eos"]["phases"][0],
+    log:
+        "logs/transition/report.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/transition_report.py"

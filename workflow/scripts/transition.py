@@ -1,0 +1,30 @@
+"""Rule transition: the NPT pressure ramp with the final NNP or the empirical potential."""
+
+import _ionnp_path  # noqa: F401
+import ase.io
+
+from ionnp.chemistry import Chemistry
+from ionnp.evaluate.transition import RampSettings, empirical_ramp, nnp_ramp
+from ionnp.io import atomic_path, write_extxyz
+from ionnp.logs import log_to_file
+from ionnp.runtime import configure_torch
+from ionnp.sampling.potential import RigidIonPotential
+from ionnp.sampling.prototypes import repeat
+
+log = log_to_file(snakemake.log[0])
+configure_torch(snakemake.threads)
+settings = RampSettings.from_config(snakemake.params.transition)
+potential = RigidIonPotential.from_config(snakemake.params.potential)
+chemistry = potential.chemistry
+start = repeat(ase.io.read(snakemake.input.start), settings.supercell, chemistry.cation)
+start.calc = None
+log.info("%s: %d atoms, ramp %s GPa at %g K, %d steps each", snakemake.wildcards.potential, len(start),
+         settings.ramp, settings.temperature_k, settings.steps_per_pressure)
+if snakemake.wildcards.potential == "nnp":
+    trace, frames = nnp_ramp(start, snakemake.input.model, settings, chemistry, snakemake.params.seed)
+else:
+    trace, frames = empirical_ramp(start, potential, settings, chemistry, snakemake.params.seed)
+with atomic_path(snakemake.output.trace) as tmp:
+    trace.to_csv(tmp, index=False, float_format="%.6g")
+write_extxyz(snakemake.output.frames, frames)
+log.info("done: %d steps, last CV %.2f", trace.step.iloc[-1], trace.cv.iloc[-1])

@@ -1,0 +1,27 @@
+"""Rule transition_report: transition pressures and hysteresis of both ramps, and the figure."""
+
+from pathlib import Path
+
+import _ionnp_path  # noqa: F401
+import ase.io
+import pandas as pd
+
+from ionnp.chemistry import Chemistry
+from ionnp.evaluate.transition import transition_table
+from ionnp.io import atomic_path
+from ionnp.logs import log_to_file
+from ionnp.plots import plot_transition
+from ionnp.sampling.coordination import coordination_number
+
+log = log_to_file(snakemake.log[0])
+chemistry = Chemistry.from_charges(snakemake.params.charges)
+traces = {Path(path).name.split("_")[0]: pd.read_csv(path) for path in snakemake.input.traces}
+cv_rocksalt = coordination_number(ase.io.read(snakemake.input.rocksalt), chemistry.cation, chemistry.anion)
+eos = pd.read_csv(snakemake.input.eos)
+dft = eos[(eos.method == "DFT") & (eos.phase == "rocksalt") & (eos.start == snakemake.params.reference)]
+dft_gpa = float(dft.pressure_gpa.iloc[0]) if len(dft) and pd.notna(dft.pressure_gpa.iloc[0]) else None
+table = transition_table(traces, cv_rocksalt, dft_gpa)
+with atomic_path(snakemake.output.table) as tmp:
+    table.to_csv(tmp, index=False, float_format="%.4g")
+plot_transition(traces, table, cv_rocksalt, dft_gpa, snakemake.output.plot)
+log.info("rocksalt CV %.3f; DFT EOS transition %s GPa\n%s", cv_rocksalt, dft_gpa, table.to_string())
