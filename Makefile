@@ -4,7 +4,7 @@ VENV ?= .venv
 SNAKEMAKE = $(VENV)/bin/snakemake
 CORES ?= all
 
-.PHONY: setup run test validate report dag clean
+.PHONY: setup run test validate bench report dag clean
 setup:
 	bash scripts/setup.sh
 
@@ -22,6 +22,17 @@ validate: setup
 	$(SNAKEMAKE) --cores $(CORES) --directory validation --configfile config/validation.yaml
 	$(SNAKEMAKE) --cores $(CORES) --directory validation --configfile config/validation.yaml \
 		--report $(CURDIR)/validation/results/report.zip
+
+# Every benchmark's table (CPU times with ratios against a baseline of the same run); the MACE
+# anchor comes from requirements-bench.txt. finetune_vs_scratch needs a finished campaign
+# (make run) and is skipped without one.
+BENCHMARKS = nnp_throughput coulomb_ewald_vs_pme charge_scan fps dft_overhead sampling_overhead dry_run_paper_scale
+bench: setup
+	$(VENV)/bin/pip install -q -c constraints.txt -r requirements-bench.txt
+	for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(VENV)/bin/python benchmarks/$$b.py || exit 1; done
+	if [ -f results/dft/dataset.db ]; then echo "== benchmarks/finetune_vs_scratch.py"; \
+		$(VENV)/bin/python benchmarks/finetune_vs_scratch.py; \
+	else echo "== benchmarks/finetune_vs_scratch.py skipped: no finished campaign (make run)"; fi
 
 report: run
 

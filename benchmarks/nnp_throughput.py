@@ -1,6 +1,6 @@
 """Throughput of the ionnp NNP against a MACE model of similar size, one CPU thread.
 
-    python benchmarks/nnp_throughput.py [--repeats 5] [--threads 1] [--no-mace] [--no-md]
+    python benchmarks/nnp_throughput.py [--repeats 5] [--threads 1] [--no-mace] [--no-md] [--no-scaling]
 
 Inference: energy + forces + stress of rattled (0.05 Å) 1000-atom ZnO cells (wurtzite and
 rocksalt), atoms per second, best of ``--repeats`` calls after a warm-up. The ionnp rows:
@@ -22,7 +22,11 @@ Coulomb by LAMMPS's PPPM at 1e-5 relative force accuracy). The row ``NNP short r
 the ensemble's forward and backward pass with its neighbour list, the part both paths share.
 The LAMMPS set-up (one evaluation per :meth:`LammpsNNP.run`) is timed apart and subtracted.
 
-MACE (mace-torch): ScaleShiftMACE, 32x0e hidden irreps, max_ell 3, correlation 3, two
+Scaling: CPU time per NVE step of the full potential in LAMMPS at 1000, 4000 and 16 000 atoms
+(the exponent of a power-law fit; 1 is linear) with atoms/s against MACE's at 1000 atoms, and
+the PPPM accuracy (1e-4 … 1e-6) against its cost and its largest force error from precise Ewald.
+
+MACE (mace-torch, from requirements-bench.txt): ScaleShiftMACE, 32x0e hidden irreps, max_ell 3, correlation 3, two
 interactions, r_max equal to the ionnp cut-off, float32 — the size of a small production
 MACE. If mace-torch cannot be imported, the script says so and prints ionnp's numbers only.
 """
@@ -44,7 +48,7 @@ from ase.md.verlet import VelocityVerlet
 
 from ionnp.charges.coulomb import coulomb
 from ionnp.chemistry import Chemistry
-from ionnp.lammps.nnp import LammpsNNP
+from ionnp.lammps.nnp import MD_COULOMB, PRECISE_COULOMB, CoulombSettings, LammpsNNP
 from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
@@ -207,6 +211,70 @@ def md_step_times(atoms: Atoms, settings: ModelSettings, steps: int, repeats: in
     return times
 
 
+#: Wurtzite repetitions of the scaling rows: 1000, 4000 and 16 000 atoms.
+SCALING_REPEATS = ((5, 5, 10), (10, 10, 10), (20, 20, 10))
+#: PPPM relative force accuracies compared at 1000 atoms.
+PPPM_ACCURACIES = (1e-4, 1e-5, 1e-6)
+
+
+def lammps_model(atoms: Atoms, settings: ModelSettings) -> NNPotential:
+    """The default ensemble at q = MD_CHARGE with feature statistics of ``atoms``."""
+    torch.manual_seed(0)
+    single = ShortRangeModel(ELEMENTS, settings)
+    single.fit_normalisation(build_graph(atoms, ELEMENTS, single.cutoff))
+    model = NNPotential.create(ELEMENTS, settings, charge=MD_CHARGE)
+    for member in model.members:
+        member.load_state_dict(single.state_dict())
+    return model
+
+
+def lammps_step_time(atoms: Atoms, model: NNPotential, steps: int, repeats: int,
+                     coulomb: CoulombSettings = MD_COULOMB) -> float:
+    """CPU seconds per NVE step of the full potential in LAMMPS (set-up subtracted)."""
+    with LammpsNNP(atoms, model, coulomb=coulomb) as md:
+        set_up = best_time(lambda: md.run(0), repeats)
+        run = best_time(lambda: md.run(steps, 0.5, thermo_every=steps), repeats)
+    return (run - set_up) / steps
+
+
+def coulomb_force_error(atoms: Atoms, model: NNPotential, accuracy: float) -> float:
+    """Largest force deviation (eV/Å) of PPPM at ``accuracy`` from precise Ewald, same model."""
+    with LammpsNNP(atoms, model, coulomb=PRECISE_COULOMB) as md:
+        reference = md.snapshot().get_forces()
+    with LammpsNNP(atoms, model, coulomb=CoulombSettings(accuracy=accuracy)) as md:
+        return float(np.abs(md.snapshot().get_forces() - reference).max())
+
+
+def scaling_rows(settings: ModelSettings, steps: int, repeats: int,
+                 mace_atoms_per_s: float | None) -> None:
+    """Print the LAMMPS path's step time at 1000–16 000 atoms with the fitted exponent, the
+    PPPM accuracy against its cost and force error, and the full potential against MACE."""
+    print("\nLAMMPS path (network + PPPM 1e-5), NVE step CPU time against size\n")
+    header = f"{'N':>6} {'CPU (s)':>9} {'atoms/s':>9} {'vs MACE':>8}"
+    print(header)
+    print("-" * len(header))
+    sizes, seconds = [], []
+    for repeat in SCALING_REPEATS:
+        atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat(repeat)
+        atoms.rattle(0.05, seed=1)
+        step = lammps_step_time(atoms, lammps_model(atoms, settings), steps, repeats)
+        sizes.append(len(atoms))
+        seconds.append(step)
+        ratio = f"{len(atoms) / step / mace_atoms_per_s:8.2f}" if mace_atoms_per_s else ""
+        print(f"{len(atoms):>6} {step:9.4f} {len(atoms) / step:9.0f} {ratio:>8}")
+    exponent = np.polyfit(np.log(sizes), np.log(seconds), 1)[0]
+    print(f"cost ∝ N^{exponent:.2f} (1 is linear); 'vs MACE': atoms/s over MACE's inference at 1000 atoms")
+    print("\nPPPM accuracy at 1000 atoms: step CPU time and the largest force error against "
+          "precise Ewald\n")
+    atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat(SCALING_REPEATS[0])
+    atoms.rattle(0.05, seed=1)
+    model = lammps_model(atoms, settings)
+    for accuracy in PPPM_ACCURACIES:
+        step = lammps_step_time(atoms, model, steps, repeats, CoulombSettings(accuracy=accuracy))
+        error = coulomb_force_error(atoms, model, accuracy)
+        print(f"PPPM {accuracy:.0e}: {step:9.4f} s/step, max |ΔF| {1000 * error:8.3f} meV/Å")
+
+
 # ---- MACE
 
 
@@ -294,6 +362,7 @@ def main() -> None:
     parser.add_argument("--no-mace", action="store_true", help="skip the MACE comparison")
     parser.add_argument("--no-md", action="store_true", help="skip the MD comparison")
     parser.add_argument("--md-steps", type=int, default=10, help="MD steps per timed call")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 1000-16 000 atom LAMMPS rows")
     parser.add_argument("--mace-hidden", default=MACE["hidden"], help="MACE hidden irreps")
     parser.add_argument("--mace-max-ell", type=int, default=MACE["max_ell"])
     parser.add_argument("--mace-correlation", type=int, default=MACE["correlation"])
@@ -330,6 +399,7 @@ def main() -> None:
               f"{'vs MACE':>8} {'wall (s)':>9}")
     print(header)
     print("-" * len(header))
+    mace_atoms_per_s = None
     for name, atoms in structures().items():
         times = ionnp_inference(atoms, settings, args.repeats)
         mace_time = None
@@ -338,6 +408,8 @@ def main() -> None:
                                                                    args.repeats)
             times[f"MACE ({mace_params} parameters)"] = mace_time
             times["MACE without its neighbour list"] = mace_no_graph
+            if name == "wurtzite":
+                mace_atoms_per_s = len(atoms) / mace_time
         walls = WALL[-len(times):]
         for (method, seconds), wall in zip(times.items(), walls):
             ratio = f"{mace_time / seconds:8.2f}" if mace_time and method.startswith("ionnp") else ""
@@ -357,6 +429,8 @@ def main() -> None:
               f"(wall {WALL[-1]:.4f} s)")
         print(f"{'ratio (MACE time / ionnp time)':<38} {mace_step / ionnp_step:9.2f}")
 
+    if not args.no_scaling:
+        scaling_rows(settings, args.md_steps, args.repeats, mace_atoms_per_s)
     if args.no_md:
         return
     print(f"\nMD, NVE, q = {MD_CHARGE}: least CPU time per step, steps per CPU second, speed-up "
