@@ -262,3 +262,10 @@ def test_a_constant_pulay_stress_does_not_move_q(recovery_set):
     assert q_eff == pytest.approx(1.0, abs=0.05)
     biased, _ = pick_q(charge_scan(shifted, ScanSettings(PairBasis(ZNO.elements), stress_intercept=False)), "learnability")
     assert abs(biased - 1.0) > 0.3
+
+
+def test_settings_read_only_their_keys_of_the_charges_section():
+    section = {"q_min": 0.0, "q_max": 1.5, "q_step": 0.5, "method": "lt", "dfpt": {"kspacing": [0.5]},
+               "lt": {"repeats": [1, 2, 4]}, "basis": {"cutoff": 5.0}}
+    settings = ScanSettings.from_config(section, ("Zn", "O"))
+    assert settings.q_max == 1.5 and settings.basis.cutoff == 5.0

@@ -120,11 +120,12 @@ def pseudopotential_source(wildcards):
 
 
 def charge_scan_settings():
-    """The charges keys the scan reads: not the plot-only markers (epsilon_inf, bader_charge:
-    rule charge_scan_plot), the choice (method: rule q_eff) or the modulations (lt), so editing
-    those reruns only what reads them."""
-    others = ("epsilon_inf", "bader_charge", "method", "lt")
-    return {key: value for key, value in config["charges"].items() if key not in others}
+    """The charges keys the scan reads, and only those: editing the plot markers (rule
+    charge_scan_plot), the choice (method: rule q_eff), the modulations (lt) or DFPT reruns
+    only what reads them."""
+    keys = ("q_min", "q_max", "q_step", "folds", "energy_weight", "force_weight", "stress_weight",
+            "ridge", "stress_intercept", "basis")
+    return {key: config["charges"][key] for key in keys}
 
 
 def lt_volume_phase():

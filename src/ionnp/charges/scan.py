@@ -270,10 +270,11 @@ class ScanSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], elements: Sequence[str]) -> ScanSettings:
-        """From a mapping of these fields (``basis``: a mapping of :class:`PairBasis` fields
-        without ``elements``) and the chemistry's ``elements``."""
-        fields = dict(section)
-        fields["basis"] = PairBasis(tuple(elements), **dict(fields.get("basis", {})))
+        """From the fields of this class in ``section`` (``basis``: a mapping of
+        :class:`PairBasis` fields without ``elements``; other keys, such as the rest of the
+        ``charges`` config section, are not the scan's) and the chemistry's ``elements``."""
+        fields = {key: value for key, value in section.items() if key in cls.__dataclass_fields__}
+        fields["basis"] = PairBasis(tuple(elements), **dict(section.get("basis", {})))
         return cls(**fields)
 
     @property
