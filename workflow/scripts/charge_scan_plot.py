@@ -19,6 +19,6 @@ eps_dfpt, eps_config = found["dfpt"]["epsilon_inf"], params.epsilon_inf
 markers = {f"2/√ε∞ (DFPT {eps_dfpt:.2f})": 2 / math.sqrt(eps_dfpt),
            f"2/√ε∞ (config {eps_config:g})": 2 / math.sqrt(eps_config),
            f"2/ε∞ (config {eps_config:g})": 2 / eps_config, "Bader": params.bader_charge}
-bands = {"q_L/T": (found["lt"]["q"], found["lt"]["q_error"]),
-         "q_DFPT": (found["dfpt"]["q"], found["dfpt"]["q_error"])}
+bands = {name: (found[key]["q"], found[key]["q_error"] if found[key]["q_error"] is not None else float("nan"))
+         for name, key in (("q_L/T", "lt"), ("q_DFPT", "dfpt"))}
 plot_charge_scan(table, chosen["q_eff"], markers, snakemake.output.plot, bands)

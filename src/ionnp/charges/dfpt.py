@@ -170,7 +170,7 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, pw_command: str
 
 def summarise(results: Sequence[DfptResult]) -> dict[str, Any]:
     """q from the finest converged k spacing, its k-point uncertainty (the change from the next
-    coarser one; NaN with one), ε̄∞ and the mean |Z*| there, and every k spacing's record.
+    coarser one; None with one: not assessed), ε̄∞ and the mean |Z*| there, and every k spacing's record.
 
     Raises:
         RuntimeError: no k spacing converged (each failure's reason listed).
@@ -181,9 +181,9 @@ def summarise(results: Sequence[DfptResult]) -> dict[str, Any]:
             f"  k spacing {r.kspacing}: {r.reason[:300]}" for r in results))
     finest = converged[0]
     response = finest.response()
-    change = converged[1].q - finest.q if len(converged) > 1 else math.nan
+    q_error = abs(converged[1].q - finest.q) if len(converged) > 1 else None
     return {
-        "q": finest.q, "q_error": abs(change), "kspacing": finest.kspacing, "kpoints": finest.kpoints,
+        "q": finest.q, "q_error": q_error, "kspacing": finest.kspacing, "kpoints": finest.kpoints,
         "q_directional": finest.q_directional,
         "epsilon_inf": float(np.trace(response.epsilon) / 3.0),
         "born_charge": float(np.mean(np.abs(np.trace(response.born, axis1=1, axis2=2) / 3.0))),

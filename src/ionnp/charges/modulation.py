@@ -232,7 +232,8 @@ def estimate(table: pd.DataFrame, settings: ModulationSettings) -> dict[str, Any
     minus the quadratic's (what the terms beyond 1/λ² do; the error left after the quadratic
     term is much smaller); the anharmonic bias at u₀, (q²(u₂) − q²(u₀))·u₀²/(u₂² − u₀²) on
     the shortest column (quartic terms bias r in proportion to u²); and, with two or more k
-    spacings, the change of q from the next-coarser spacing (k-point convergence).
+    spacings, the change of q from the next-coarser spacing (k-point convergence; None in
+    ``uncertainty_parts_e2`` with one spacing: not assessed).
 
     Raises:
         ValueError: a k spacing with fewer than 3 complete wavelengths at u₀.
@@ -255,9 +256,9 @@ def estimate(table: pd.DataFrame, settings: ModulationSettings) -> dict[str, Any
     energy_scaling = (shortest.loc[u2, "de_reference"] / shortest.loc[u0, "de_reference"]) * (u0 / u2) ** 2
     anharmonic_bias = (r2 - r0) * u0**2 / (u2**2 - u0**2)
     coarser = sorted(k for k in per_kspacing if k > finest)
-    k_change = per_kspacing[coarser[0]].q2 - fit.q2 if coarser else math.nan
+    k_change = per_kspacing[coarser[0]].q2 - fit.q2 if coarser else None
     q2_error = math.sqrt(fit.q2_error**2 + extrapolation_change**2 + anharmonic_bias**2
-                         + (k_change if coarser else 0.0) ** 2)
+                         + (k_change or 0.0) ** 2)
     q_error = q2_error / (2 * fit.q) if fit.q > 0 else math.sqrt(q2_error)
     return {
         "q": fit.q,

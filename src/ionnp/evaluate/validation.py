@@ -148,7 +148,8 @@ def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: 
     out.append(Criterion("effective charge", f"q_DFPT within {DFPT_TOLERANCE:g} e of q_L/T",
                          float(dfpt["q"]) - q, f"|Δ| ≤ {DFPT_TOLERANCE:g} e",
                          abs(float(dfpt["q"]) - q) <= DFPT_TOLERANCE,
-                         f"q_DFPT = {dfpt['q']:.4g} ± {dfpt['q_error']:.2g} e, ε∞ = {dfpt['epsilon_inf']:.3g}"))
+                         f"q_DFPT = {dfpt['q']:.4g} e (k-point change {dfpt['q_error']}), "
+                         f"ε∞ = {dfpt['epsilon_inf']:.3g}"))
     overall = metrics[metrics.group == "all"]
     grid = overall[overall.variant.str.startswith("finetune_q") & (overall.variant != FINAL)]
     for column, what in (("energy_rmse_mev_per_atom", "energy"), ("force_rmse_mev_per_a", "force")):
