@@ -164,3 +164,18 @@ def test_crashes_are_retried_until_final(settings, tmp_path):
     assert second.runs == 2 and unfinished([second], settings.max_attempts) == []
     third = run_structure(rocksalt(3), "frame_000003", settings, tmp_path, "pw.x")
     assert third.runs == 2 and third.status == "crashed"  # final: reused, not run again
+
+
+def test_a_result_is_reused_only_for_its_own_structure(settings, tmp_path):
+    """Same id, same settings, another geometry (a resampled pool, a new lattice constant):
+    computed again, not reused; the same geometry again: reused."""
+    atoms = rocksalt(seed=4)
+    first = run_structure(atoms, "frame_000004", settings, tmp_path, "pw.x")
+    stamp = (tmp_path / "frame_000004" / "result.json").stat().st_mtime_ns
+    again = run_structure(atoms.copy(), "frame_000004", settings, tmp_path, "pw.x")
+    assert (tmp_path / "frame_000004" / "result.json").stat().st_mtime_ns == stamp
+    assert again.energy == first.energy
+    moved = atoms.copy()
+    moved.positions[1, 0] += 0.02
+    other = run_structure(moved, "frame_000004", settings, tmp_path, "pw.x")
+    assert other.energy != first.energy and other.status == "converged"

@@ -4,7 +4,8 @@ Every structure gets its own directory ``<workdir>/<structure id>/``; a finished
 leaves ``result.json`` there (written atomically) with its status, the labels, the settings
 fingerprint, the code version and the wall time. A rerun of a shard after a crash, a
 ``kill -9`` or a walltime kill reuses every finished result whose fingerprint matches and
-computes only the rest. Statuses:
+computes only the rest (a result is reused only for the same structure, k-mesh and settings:
+the pw.x input it came from is compared with the structure asked for). Statuses:
 
 - ``converged``: energy (eV, the ``!`` line: Mermin free energy with smearing, consistent
   with the forces), forces (eV/Å) and stress (eV/Å³, ASE sign) are kept;
@@ -209,7 +210,8 @@ def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdi
     runs = 1
     if record.exists():
         previous = StructureResult(**json.loads(record.read_text()))
-        if previous.fingerprint == fingerprint and previous.kpoints == kpoints:
+        if (previous.fingerprint == fingerprint and previous.kpoints == kpoints
+                and _same_structure(atoms, directory / f"attempt_{previous.attempts}")):
             if previous.is_final(settings.max_attempts):
                 log.info("%s: %s earlier, reused", structure_id, previous.status)
                 return previous
@@ -233,6 +235,21 @@ def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdi
     with atomic_path(record) as tmp:
         tmp.write_text(json.dumps(asdict(result)))
     return result
+
+
+def _same_structure(atoms: Atoms, attempt: Path, tolerance: float = 1e-6) -> bool:
+    """Whether the pw.x input in ``attempt`` holds ``atoms`` (elements, cell and positions
+    within ``tolerance`` Å): a finished result is reused only for the structure it belongs to,
+    never for another one that got the same id (a resampled pool, a new lattice constant)."""
+    import ase.io
+
+    pwi = attempt / "espresso.pwi"
+    if not pwi.exists():
+        return False
+    previous = ase.io.read(pwi, format="espresso-in")
+    return (len(previous) == len(atoms) and bool((previous.numbers == atoms.numbers).all())
+            and np.allclose(previous.cell.array, atoms.cell.array, rtol=0, atol=tolerance)
+            and np.allclose(previous.positions, atoms.positions, rtol=0, atol=tolerance))
 
 
 def _read_labels(pwo: Path) -> Atoms:
