@@ -177,15 +177,21 @@ def md_cells() -> list[Atoms]:
     return cells
 
 
-def md_step_times(atoms: Atoms, settings: ModelSettings, steps: int, repeats: int
-                  ) -> dict[str, tuple[float, float]]:
-    """(CPU, wall) seconds per MD step of each path, for the same q = MD_CHARGE ensemble."""
+def md_model(atoms: Atoms, settings: ModelSettings) -> NNPotential:
+    """The default ensemble at q = MD_CHARGE with feature statistics of ``atoms``."""
     torch.manual_seed(0)
     single = ShortRangeModel(ELEMENTS, settings)
     single.fit_normalisation(build_graph(atoms, ELEMENTS, single.cutoff))
     model = NNPotential.create(ELEMENTS, settings, charge=MD_CHARGE)
     for member in model.members:
         member.load_state_dict(single.state_dict())
+    return model
+
+
+def md_step_times(atoms: Atoms, settings: ModelSettings, steps: int, repeats: int
+                  ) -> dict[str, tuple[float, float]]:
+    """(CPU, wall) seconds per MD step of each path, for the same q = MD_CHARGE ensemble."""
+    model = md_model(atoms, settings)
 
     def per_step(function: Callable[[], Any]) -> tuple[float, float]:
         return best_time(function, repeats) / steps, WALL[-1] / steps
@@ -217,17 +223,6 @@ SCALING_REPEATS = ((5, 5, 10), (10, 10, 10), (20, 20, 10))
 PPPM_ACCURACIES = (1e-4, 1e-5, 1e-6)
 
 
-def lammps_model(atoms: Atoms, settings: ModelSettings) -> NNPotential:
-    """The default ensemble at q = MD_CHARGE with feature statistics of ``atoms``."""
-    torch.manual_seed(0)
-    single = ShortRangeModel(ELEMENTS, settings)
-    single.fit_normalisation(build_graph(atoms, ELEMENTS, single.cutoff))
-    model = NNPotential.create(ELEMENTS, settings, charge=MD_CHARGE)
-    for member in model.members:
-        member.load_state_dict(single.state_dict())
-    return model
-
-
 def lammps_step_time(atoms: Atoms, model: NNPotential, steps: int, repeats: int,
                      coulomb: CoulombSettings = MD_COULOMB) -> float:
     """CPU seconds per NVE step of the full potential in LAMMPS (set-up subtracted)."""
@@ -257,7 +252,7 @@ def scaling_rows(settings: ModelSettings, steps: int, repeats: int,
     for repeat in SCALING_REPEATS:
         atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat(repeat)
         atoms.rattle(0.05, seed=1)
-        step = lammps_step_time(atoms, lammps_model(atoms, settings), steps, repeats)
+        step = lammps_step_time(atoms, md_model(atoms, settings), steps, repeats)
         sizes.append(len(atoms))
         seconds.append(step)
         ratio = f"{len(atoms) / step / mace_atoms_per_s:8.2f}" if mace_atoms_per_s else ""
@@ -268,7 +263,7 @@ def scaling_rows(settings: ModelSettings, steps: int, repeats: int,
           "precise Ewald\n")
     atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat(SCALING_REPEATS[0])
     atoms.rattle(0.05, seed=1)
-    model = lammps_model(atoms, settings)
+    model = md_model(atoms, settings)
     for accuracy in PPPM_ACCURACIES:
         step = lammps_step_time(atoms, model, steps, repeats, CoulombSettings(accuracy=accuracy))
         error = coulomb_force_error(atoms, model, accuracy)
