@@ -84,7 +84,7 @@ def test_lint_is_clean(workdir):
 def campaign(tmp_path_factory):
     """The default campaign, run once from nothing for the tests below."""
     workdir = tmp_path_factory.mktemp("campaign")
-    result = snakemake(workdir, timeout=2700)  # ~16 min on 2 idle cores; room for a slower machine
+    result = snakemake(workdir, timeout=3600)  # ~21 min on 2 idle cores; room for a slower machine
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
 
