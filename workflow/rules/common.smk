@@ -134,7 +134,16 @@ def lt_volume_phase():
     return "zincblende" if "zincblende" in config["eos"]["phases"] else "wurtzite"
 
 
+def transition_inputs(wildcards):
+    """The ramp's start, and for the NNP's ramp the final model."""
+    inputs = {"start": "results/prototypes/wurtzite_P0.extxyz"}
+    if wildcards.potential == "nnp":
+        inputs["model"] = "models/finetune_qeff.pt"
+    return inputs
+
+
 wildcard_constraints:
+    potential="nnp|empirical",
     start="finetune|scratch",
     q=r"eff|\d+(\.\d+)?",
 

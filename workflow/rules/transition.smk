@@ -3,17 +3,6 @@
 # hysteresis against the DFT equation-of-state value.
 
 
-wildcard_constraints:
-    potential="nnp|empirical",
-
-
-def transition_inputs(wildcards):
-    inputs = {"start": "results/prototypes/wurtzite_P0.extxyz"}
-    if wildcards.potential == "nnp":
-        inputs["model"] = "models/finetune_qeff.pt"
-    return inputs
-
-
 rule transition:
     input:
         unpack(transition_inputs),
