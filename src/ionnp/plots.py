@@ -200,8 +200,9 @@ def plot_transition(traces: dict[str, pd.DataFrame], table: pd.DataFrame, cv_roc
         up, down = trace.loc[:top], trace.loc[top:]
         for part, style, direction in ((up, "-", "up"), (down, "--", "down")):
             label = f"{name} {direction}"
-            if direction == "up" and found.loc[name, "forward_gpa"] == found.loc[name, "forward_gpa"]:
-                label += f" (→ rs at {found.loc[name, 'forward_gpa']:g} GPa)"
+            forward = found.loc[name, "forward_gpa"]
+            if direction == "up":
+                label += f" (→ rs at {forward:g} GPa)" if pd.notna(forward) else " (stays 4-fold)"
             cv_ax.plot(part.pressure_gpa, part.cv, style, color=f"C{k}", lw=0.8, label=label)
             volume_ax.plot(part.pressure_gpa, part.volume_per_fu, style, color=f"C{k}", lw=0.8)
     cv_ax.axhline(cv_rocksalt, color="gray", lw=0.8, ls=":", label=f"rocksalt CV {cv_rocksalt:.2f}")

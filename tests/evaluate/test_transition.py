@@ -4,6 +4,7 @@ the empirical potential and a small model (the machinery, not the physics)."""
 import numpy as np
 import pandas as pd
 import pytest
+from ase.units import GPa
 
 from ionnp.evaluate.transition import (
     RampSettings,
@@ -12,30 +13,39 @@ from ionnp.evaluate.transition import (
     transition_pressures,
     transition_table,
 )
+from ionnp.evaluate.eos import BirchMurnaghan
 from ionnp.sampling.prototypes import build
 from reference import ZNO
 from tiny_models import potential
 
 
-def _trace(block_cvs, pressures):
-    """Four rows per block; the first half of each block still at the previous block's CV."""
-    rows, previous = [], block_cvs[0]
-    for block, (cv, p) in enumerate(zip(block_cvs, pressures)):
+WURTZITE = BirchMurnaghan(e0=-10.0, v0=24.7, b0=145.0 * GPa, b0_prime=4.0)
+ROCKSALT_V0 = 19.9  # collapse 0.806: transformed below 0.903 of V_wz(P)
+
+
+def _trace(ratios, pressures):
+    """Four rows per block at volume ratio × V_wz(P); the first half of each block still at
+    the previous block's ratio."""
+    rows, previous = [], ratios[0]
+    for block, (ratio, p) in enumerate(zip(ratios, pressures)):
         for k in range(4):
-            rows.append({"block": block, "target_gpa": p, "cv": previous if k < 2 else cv, "step": 4 * block + k})
-        previous = cv
+            volume = (previous if k < 2 else ratio) * WURTZITE.volume(p * GPa)
+            rows.append({"block": block, "target_gpa": p, "volume_per_fu": volume, "step": 4 * block + k})
+        previous = ratio
     return pd.DataFrame(rows)
 
 
 def test_forward_backward_and_hysteresis():
     ramp = [0, 10, 20, 30, 20, 10, 0]
-    trace = _trace([4.0, 4.0, 4.1, 5.8, 5.8, 5.7, 4.2], ramp)
-    found = transition_pressures(trace, cv_rocksalt=6.0)
-    assert found["cv_midpoint"] == pytest.approx(5.0)
+    trace = _trace([1.0, 0.99, 0.98, 0.82, 0.82, 0.83, 0.99], ramp)
+    found = transition_pressures(trace, WURTZITE, ROCKSALT_V0)
+    assert found["volume_ratio_threshold"] == pytest.approx(0.5 * (1 + 19.9 / 24.7))
     assert (found["forward_gpa"], found["backward_gpa"], found["hysteresis_gpa"]) == (30.0, 0.0, 30.0)
-    stays = transition_pressures(_trace([4.0, 4.0, 4.1, 4.2, 4.1, 4.0, 4.0], ramp), 6.0)
+    late = transition_pressures(_trace([1.0, 0.99, 0.98, 0.95, 0.82, 0.82, 0.84], ramp), WURTZITE, ROCKSALT_V0)
+    assert (late["forward_gpa"], late["backward_gpa"]) == (30.0, None)  # set off at the top, kept
+    stays = transition_pressures(_trace([1.0, 0.99, 0.97, 0.95, 0.97, 0.99, 1.0], ramp), WURTZITE, ROCKSALT_V0)
     assert stays["forward_gpa"] is None and stays["backward_gpa"] is None
-    table = transition_table({"nnp": trace}, 6.0, dft_gpa=10.7)
+    table = transition_table({"nnp": trace}, {"nnp": (WURTZITE, ROCKSALT_V0)}, dft_gpa=10.7)
     assert table.overpressure_gpa.iloc[0] == pytest.approx(19.3)
 
 

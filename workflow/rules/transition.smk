@@ -26,7 +26,8 @@ rule transition:
 rule transition_report:
     input:
         traces=expand("results/transition/{potential}_trace.csv", potential=["nnp", "empirical"]),
-        eos="results/eos/transitions.csv",
+        transitions="results/eos/transitions.csv",
+        fits="results/eos/eos.csv",
         rocksalt="results/prototypes/rocksalt_P0.extxyz",
     output:
         table=report(

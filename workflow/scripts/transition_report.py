@@ -7,6 +7,7 @@ import ase.io
 import pandas as pd
 
 from ionnp.chemistry import Chemistry
+from ionnp.evaluate.eos import fits_of
 from ionnp.evaluate.transition import transition_table
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
@@ -17,10 +18,13 @@ log = log_to_file(snakemake.log[0])
 chemistry = Chemistry.from_charges(snakemake.params.charges)
 traces = {Path(path).name.split("_")[0]: pd.read_csv(path) for path in snakemake.input.traces}
 cv_rocksalt = coordination_number(ase.io.read(snakemake.input.rocksalt), chemistry.cation, chemistry.anion)
-eos = pd.read_csv(snakemake.input.eos)
+eos = pd.read_csv(snakemake.input.transitions)
 dft = eos[(eos.method == "DFT") & (eos.phase == "rocksalt") & (eos.start == snakemake.params.reference)]
 dft_gpa = float(dft.pressure_gpa.iloc[0]) if len(dft) and pd.notna(dft.pressure_gpa.iloc[0]) else None
-table = transition_table(traces, cv_rocksalt, dft_gpa)
+fits = fits_of(pd.read_csv(snakemake.input.fits))
+methods = {"nnp": "NNP", "empirical": "empirical"}  # potential → its rows in the EOS table
+references = {name: (fits[methods[name], "wurtzite"], fits[methods[name], "rocksalt"].v0) for name in traces}
+table = transition_table(traces, references, dft_gpa)
 with atomic_path(snakemake.output.table) as tmp:
     table.to_csv(tmp, index=False, float_format="%.4g")
 plot_transition(traces, table, cv_rocksalt, dft_gpa, snakemake.output.plot)

@@ -11,8 +11,9 @@ energy spread; a frame every ``frames_every`` steps. An NNP run whose spread pas
 it recorded.
 
 Transition pressures (:func:`transition_pressures`): on the way up, the first pressure whose
-block ends (its second half) with a CV past the midpoint between the start's CV and
-rocksalt's; on the way down, the first pressure below the top whose block falls back below it.
+block ends (its second half) with a volume collapsed past half-way from the potential's own
+wurtzite V(P) towards rocksalt; on the way down, the first block after it that has expanded
+back.
 Their difference is the hysteresis; the forward value lies above the thermodynamic one (the
 DFT EOS crossing) by the overpressure the kinetics of a finite, periodic cell need.
 """
@@ -32,6 +33,7 @@ from ase import Atoms
 from ase.units import GPa
 
 from ionnp.chemistry import Chemistry, formula_units
+from ionnp.evaluate.eos import BirchMurnaghan
 from ionnp.lammps.box import GPA_TO_BAR
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.lammps.nnp import LammpsNNP
@@ -153,36 +155,62 @@ def empirical_ramp(atoms: Atoms, potential: RigidIonPotential, settings: RampSet
         return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "empirical ramp")
 
 
-def transition_pressures(trace: pd.DataFrame, cv_rocksalt: float) -> dict[str, float | None]:
+def transition_pressures(trace: pd.DataFrame, wurtzite: BirchMurnaghan,
+                         rocksalt_v0: float) -> dict[str, float | None]:
     """Forward and backward transition pressures (GPa) of a ramp trace, and the hysteresis.
 
-    A block's CV is the mean over its second half. Midpoint: half-way between the first
-    block's CV and ``cv_rocksalt``. Forward: the first block on the way up whose CV is past the
-    midpoint; backward: after the top, the first block whose CV is below it again. None where
-    it did not happen (or the run stopped before).
+    Judged by volume, against the potential's own equations of state: a block (its second
+    half) counts as transformed when its volume per formula unit, divided by the wurtzite
+    volume at the block's pressure V_wz(P), is below half-way between 1 and rocksalt's
+    collapse V0_rs / V0_wz (~0.8: the 4 → 6-fold collapse is far larger than thermal
+    expansion or the elastic softening of a sheared cell). The smooth coordination CV grows
+    with compression alone and is only drawn. Forward: the highest pressure the cell had been
+    held at when it first counts as transformed (a transformation set off at the top of the
+    ramp may complete in the next, lower block); backward: after that, the first block that
+    has expanded back. None where it did not happen (or the run stopped before) or V_wz(P)
+    is outside the wurtzite fit.
+
+    Args:
+        wurtzite: the potential's wurtzite Birch–Murnaghan fit (per formula unit).
+        rocksalt_v0: its rocksalt V0 (Å³ per formula unit).
     """
+    threshold = 0.5 * (1.0 + rocksalt_v0 / wurtzite.v0)
+
+    def ratio(block: pd.DataFrame) -> float:
+        try:
+            reference = wurtzite.volume(block.target_gpa.iloc[0] * GPa)
+        except ValueError:
+            return float("nan")
+        return float(block.volume_per_fu.iloc[len(block) // 2:].mean() / reference)
+
     blocks = trace.groupby("block").apply(
-        lambda b: pd.Series({"target_gpa": b.target_gpa.iloc[0],
-                             "cv": b.cv.iloc[len(b) // 2:].mean()}), include_groups=False)
-    midpoint = 0.5 * (float(blocks.cv.iloc[0]) + cv_rocksalt)
-    top = int(np.argmax(blocks.target_gpa.to_numpy()))
-    up, down = blocks.iloc[: top + 1], blocks.iloc[top + 1:]
-    crossed = up[up.cv > midpoint]
-    forward = float(crossed.target_gpa.iloc[0]) if len(crossed) else None
-    back = down[down.cv < midpoint] if forward is not None else down.iloc[0:0]
-    backward = float(back.target_gpa.iloc[0]) if len(back) else None
+        lambda b: pd.Series({"target_gpa": b.target_gpa.iloc[0], "ratio": ratio(b)}), include_groups=False)
+    transformed = np.flatnonzero(blocks.ratio.to_numpy() < threshold)
+    forward = backward = None
+    if len(transformed):
+        first = int(transformed[0])
+        forward = float(blocks.target_gpa.iloc[: first + 1].max())
+        after = blocks.iloc[first + 1:]
+        back = after[after.ratio > threshold]
+        backward = float(back.target_gpa.iloc[0]) if len(back) else None
     return {"forward_gpa": forward, "backward_gpa": backward,
             "hysteresis_gpa": None if forward is None or backward is None else forward - backward,
-            "cv_midpoint": midpoint}
+            "volume_ratio_threshold": threshold}
 
 
-def transition_table(traces: Mapping[str, pd.DataFrame], cv_rocksalt: float,
+def transition_table(traces: Mapping[str, pd.DataFrame],
+                     references: Mapping[str, tuple[BirchMurnaghan, float]],
                      dft_gpa: float | None) -> pd.DataFrame:
     """One row per potential: forward and backward transition pressure, hysteresis (GPa), the
-    DFT EOS transition pressure and the forward overpressure above it."""
+    DFT EOS transition pressure and the forward overpressure above it.
+
+    Args:
+        references: potential name → (its wurtzite fit, its rocksalt V0), see
+            :func:`transition_pressures`.
+    """
     rows = []
     for name, trace in traces.items():
-        found = transition_pressures(trace, cv_rocksalt)
+        found = transition_pressures(trace, *references[name])
         over = None if found["forward_gpa"] is None or dft_gpa is None else found["forward_gpa"] - dft_gpa
         rows.append({"potential": name, **found, "dft_eos_gpa": dft_gpa, "overpressure_gpa": over,
                      "steps_run": int(trace.step.iloc[-1]) if len(trace) else 0})
