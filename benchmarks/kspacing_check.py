@@ -1,6 +1,7 @@
 """How much the training labels move between the campaign's k spacing and a finer one.
 
-    python benchmarks/kspacing_check.py [--campaign validation] [--finer 0.4] [--structures 2]
+    python benchmarks/kspacing_check.py [--campaign validation] [--dataset results/dft/dataset.db]
+                                        [--finer 0.4] [--structures 2]
 
 Takes the first ``--structures`` converged DFT structures of a finished campaign (its
 ``results/dft/dataset.db`` and pseudopotentials, lowest and highest pressure of the sampled
@@ -31,6 +32,8 @@ def main() -> None:
     parser.add_argument("--campaign", default="validation", help="folder of a finished campaign")
     parser.add_argument("--config", default="config/validation.yaml",
                         help="its config file, merged over config/config.yaml as Snakemake does")
+    parser.add_argument("--dataset", default="results/dft/dataset.db",
+                        help="labelled frames, relative to the campaign (a shard's results/dft/shard_K.db will do)")
     parser.add_argument("--finer", type=float, default=0.4, help="k spacing to compare with (1/Å, 2π)")
     parser.add_argument("--structures", type=int, default=2)
     args = parser.parse_args()
@@ -42,7 +45,7 @@ def main() -> None:
     pseudo = sorted((campaign / "results/dft/pseudo").glob("*.UPF"))
     settings = DftSettings.from_config(config["dft"], pseudo)
     finer = dataclasses.replace(settings, kspacing=args.finer)
-    sampled = [a for a in read_frames(campaign / "results/dft/dataset.db") if "pool_index" in a.info]
+    sampled = [a for a in read_frames(campaign / args.dataset) if "pool_index" in a.info]
     sampled.sort(key=lambda a: float(a.info["run_pressure_gpa"]))
     picks = [sampled[0], sampled[-1]][: args.structures]
     print(f"{'structure':<14} {'N':>3} {'grid':>10} {'finer grid':>10} {'ΔE (meV/atom)':>14} "
