@@ -230,7 +230,7 @@ def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float
         q_eff: the chosen charge (e).
         markers: label → charge (e), e.g. {"2/ε∞": 0.54, "2/√ε∞": 1.04, "Bader": 1.2}.
         bands: label → (charge, uncertainty) (e) of the estimators, drawn as bands
-            (a NaN uncertainty as a line).
+            (a NaN uncertainty, not assessed, as a line).
     """
     panels = [("cv_energy_mev_per_atom", "CV energy RMSE (meV/atom)"),
               ("cv_force_mev_per_a", "CV force RMSE (meV/Å)"),
@@ -244,9 +244,12 @@ def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float
         ax.set_ylabel(label)
         ax.axvline(q_eff, color="crimson", lw=1.5, label=f"q_eff = {q_eff:.3f} e")
         for k, (name, (value, error)) in enumerate(bands.items()):
-            error = error if np.isfinite(error) else 0.005
-            ax.axvspan(value - error, value + error, color=f"C{k + 2}", alpha=0.3,
-                       label=f"{name} = {value:.3f} ± {error:.3f} e")
+            if np.isfinite(error):
+                ax.axvspan(value - error, value + error, color=f"C{k + 2}", alpha=0.3,
+                           label=f"{name} = {value:.3f} ± {error:.3f} e")
+            else:
+                ax.axvline(value, color=f"C{k + 2}", lw=2, alpha=0.6,
+                           label=f"{name} = {value:.3f} e (uncertainty not assessed)")
         for (name, value), style in zip(markers.items(), (":", "--", "-.", (0, (1, 3)))):
             ax.axvline(value, color="gray", ls=style, lw=1, label=f"{name} = {value:.2f} e")
         ax.grid(alpha=0.3)
