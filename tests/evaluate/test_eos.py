@@ -5,10 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
 from ase.eos import birchmurnaghan
 from ase.units import GPa
 
 from ionnp.chemistry import formula_units
+from ionnp.dft.dataset import remove_pulay_stress
 from ionnp.evaluate.eos import (
     BirchMurnaghan,
     eos_point,
@@ -123,21 +125,51 @@ def test_fit_and_transition_tables_per_method():
     assert not transitions.extrapolated.any()
 
 
+def pulay_cells(phase_offsets_gpa: dict[str, float]) -> tuple[list, pd.DataFrame]:
+    """Cells of the wurtzite and rocksalt E(V) above with DFT-like labels: the energy, and a
+    stress of −dE/dV plus a constant isotropic offset per phase (the form of a Pulay stress)."""
+    prototypes = {"wurtzite": (bulk("ZnO", "wurtzite", a=3.29, c=5.30), WURTZITE),
+                  "rocksalt": (bulk("ZnO", "rocksalt", a=4.3, cubic=True), ROCKSALT)}
+    cells, rows = [], []
+    for phase, offset_gpa in phase_offsets_gpa.items():
+        prototype, eos = prototypes[phase]
+        for atoms in scaled_cells(prototype, [0.9, 0.95, 1.0, 1.05, 1.1]):
+            units = formula_units(atoms)
+            atoms.info["phase"] = phase
+            volume = atoms.get_volume() / units
+            pressure = eos.pressure(volume) + offset_gpa * GPa  # eV/Å³
+            stress = -pressure * np.array([1, 1, 1, 0, 0, 0])
+            atoms.calc = SinglePointCalculator(atoms, energy=units * eos.energy(volume), stress=stress)
+            row = eos_point("DFT", atoms, atoms.get_potential_energy(), atoms.get_stress())
+            assert row["volume_a3"] == pytest.approx(volume) and row["pressure_gpa"] == pytest.approx(pressure / GPa)
+            cells.append(atoms)
+            rows.append(row)
+    return cells, pd.DataFrame(rows)
+
+
 @pytest.mark.parametrize("offset_gpa, usable", [(0.0, True), (-0.8, True), (-11.0, False)])
 def test_stress_check_measures_a_pulay_like_offset(offset_gpa, usable):
-    """Cells of a rocksalt E(V) whose stress is −dE/dV plus a constant isotropic offset (the form
-    of a Pulay stress): the check returns that offset and refuses it above 1 GPa."""
-    cells = scaled_cells(bulk("ZnO", "rocksalt", a=4.3, cubic=True), [0.9, 0.95, 1.0, 1.05, 1.1])
-    units = 4
-    rows = []
-    for atoms in cells:
-        atoms.info["phase"] = "rocksalt"
-        volume = atoms.get_volume() / units
-        pressure = ROCKSALT.pressure(volume) + offset_gpa * GPa  # eV/Å³
-        stress = -pressure * np.array([1, 1, 1, 0, 0, 0])
-        row = eos_point("DFT", atoms, units * ROCKSALT.energy(volume), stress)
-        assert row["volume_a3"] == pytest.approx(volume) and row["pressure_gpa"] == pytest.approx(pressure / GPa)
-        rows.append(row)
-    check = stress_check(pd.DataFrame(rows), threshold_gpa=1.0)
+    """Without a correction the check returns the offset and refuses it above 1 GPa."""
+    _, points = pulay_cells({"rocksalt": offset_gpa})
+    check = stress_check(points, threshold_gpa=1.0, pulay_correction=False)
     assert check["stress_offset_gpa"]["rocksalt"] == pytest.approx(offset_gpa, abs=1e-3)
-    assert check["usable"] is usable and check["max_abs_offset_gpa"] == pytest.approx(abs(offset_gpa), abs=1e-3)
+    assert check["pulay_pressure_gpa"] == 0.0
+    assert check["usable"] is usable and check["max_abs_residual_gpa"] == pytest.approx(abs(offset_gpa), abs=1e-3)
+
+
+@pytest.mark.parametrize("offsets, usable", [((-11.0, -10.6), True), ((-0.68, -1.01), True), ((-11.0, -8.0), False)])
+def test_the_pulay_correction_removes_the_mean_offset(offsets, usable):
+    """With the correction, the mean of the phases' offsets is the Pulay pressure; what is left
+    is ± half their difference, and the labels corrected by it refit to exactly that residual."""
+    cells, points = pulay_cells(dict(zip(("wurtzite", "rocksalt"), offsets)))
+    check = stress_check(points, threshold_gpa=1.0)
+    mean = float(np.mean(offsets))
+    assert check["pulay_pressure_gpa"] == pytest.approx(mean, abs=1e-3)
+    assert check["max_abs_residual_gpa"] == pytest.approx(abs(offsets[0] - offsets[1]) / 2, abs=1e-3)
+    assert check["usable"] is usable
+    remove_pulay_stress(cells, check["pulay_pressure_gpa"])
+    assert all(a.info["pulay_pressure_gpa"] == check["pulay_pressure_gpa"] for a in cells)
+    corrected = pd.DataFrame([eos_point("DFT", a, a.get_potential_energy(), a.get_stress()) for a in cells])
+    after = stress_check(corrected, threshold_gpa=1.0, pulay_correction=False)
+    for phase, offset in zip(("wurtzite", "rocksalt"), offsets):
+        assert after["stress_offset_gpa"][phase] == pytest.approx(offset - mean, abs=1e-3)

@@ -34,6 +34,12 @@ def fits(nnp_rocksalt_e0=-9.7) -> pd.DataFrame:
                          for m, p, e, v, b, o in rows])
 
 
+def stress_check(pulay=0.0, residual_rocksalt=0.4) -> dict:
+    """What rule dft_stress_check writes: raw offsets of fits(), the Pulay pressure removed, residuals."""
+    return {"stress_offset_gpa": {"wurtzite": 0.3, "rocksalt": 0.4}, "pulay_pressure_gpa": pulay,
+            "residual_offset_gpa": {"wurtzite": 0.3 - pulay, "rocksalt": residual_rocksalt}}
+
+
 def transitions(nnp=11.5) -> pd.DataFrame:
     return pd.DataFrame({"method": ["DFT", "NNP"], "start": "wurtzite", "phase": "rocksalt",
                          "pressure_gpa": [10.7, nnp]})
@@ -51,12 +57,12 @@ def split(n=10) -> pd.DataFrame:
 
 def judged(**changes) -> dict[str, bool]:
     parts = dict(metrics=metrics(), fits=fits(), transitions=transitions(), md=md(), split=split(),
-                 q_eff=q_eff(), lt_models=lt_models())
+                 q_eff=q_eff(), lt_models=lt_models(), stress_check=stress_check())
     parts.update(changes)
     summary, nve = parts["md"]
     criteria = all_criteria(parts["metrics"], parts["fits"], parts["transitions"], summary, nve,
                             parts["split"], 30.0, parts["q_eff"],
-                            parts["lt_models"], 0.02)
+                            parts["lt_models"], 0.02, parts["stress_check"])
     return {c.name: c.passed for c in criteria}
 
 
@@ -81,6 +87,8 @@ def test_a_good_campaign_passes_everything():
     (dict(metrics=metrics(grid_best=2.0)), {"fine-tuned energy error lowest near q_L/T",
                                             "fine-tuned force error lowest near q_L/T"}),
     (dict(split=split(4)), {"valid split of at least 10 structures", "test split of at least 10 structures"}),
+    (dict(stress_check=stress_check(residual_rocksalt=1.2)), {"rocksalt DFT stress offset below 1 GPa"}),
+    (dict(stress_check=stress_check(pulay=-0.5, residual_rocksalt=0.9)), set()),
 ])
 def test_each_failure_is_named(changes, failing):
     result = judged(**changes)
@@ -93,7 +101,7 @@ def test_json_holds_every_criterion(tmp_path):
     from ionnp.evaluate.validation import write_json
 
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02)
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check())
     write_json(criteria, tmp_path / "validation.json")
     payload = json.loads((tmp_path / "validation.json").read_text())
     assert payload["passed"] == 28 and payload["failed"] == 1 and len(payload["criteria"]) == 29
@@ -101,6 +109,6 @@ def test_json_holds_every_criterion(tmp_path):
 
 def test_markdown_lists_every_criterion():
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02)
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check())
     text = markdown(criteria, "Validation")
     assert "28 of 29 criteria hold" in text and text.count("\n| ") == 30 and "**no**" in text

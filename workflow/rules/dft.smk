@@ -45,6 +45,7 @@ rule dft_dataset:
         status=expand("results/dft/shard_{k}.status.json", k=dft_shard_indices()),
         eos=eos_training_files("db"),
         eos_status=eos_training_files("status.json"),
+        stress_check="results/eos/dft_stress_check.json",
     output:
         dataset="results/dft/dataset.db",
         extxyz="results/dft/dataset.extxyz",

@@ -68,6 +68,7 @@ rule dft_stress_check:
         check="results/eos/dft_stress_check.json",
     params:
         threshold_gpa=config["dft"]["max_stress_offset_gpa"],
+        pulay_correction=config["dft"]["pulay_correction"],
     log:
         "logs/eos/dft_stress_check.log",
     conda:

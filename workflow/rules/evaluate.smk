@@ -64,6 +64,7 @@ rule validation:
         split="results/dft/split.csv",
         q_eff="results/charges/q_eff.json",
         lt_models="results/evaluate/lt_models.csv",
+        stress_check="results/eos/dft_stress_check.json",
     output:
         json="results/validation.json",
         markdown=report(

@@ -1,12 +1,13 @@
 """Rule dft_dataset: converged structures of all shards (and the equation-of-state cells),
-failures listed, splits assigned (ionnp.dataset)."""
+failures listed, splits assigned, the Pulay stress of rule dft_stress_check removed from the
+stress labels (ionnp.dft.dataset)."""
 
 import json
 
 import _ionnp_path  # noqa: F401
 import pandas as pd
 
-from ionnp.dft.dataset import eos_frames_for_training, stratified_split
+from ionnp.dft.dataset import eos_frames_for_training, remove_pulay_stress, stratified_split
 from ionnp.dft.pw import check_failures
 from ionnp.frames import iter_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz
@@ -26,6 +27,9 @@ for atoms, split in zip(sampled, stratified_split(strata, params.split, params.s
 eos = eos_frames_for_training([a for path in inputs.eos for a in iter_frames(path)],
                               RigidIonPotential.from_config(params.potential))
 frames = sampled + eos
+pulay_gpa = json.loads(open(inputs.stress_check).read())["pulay_pressure_gpa"]
+remove_pulay_stress(frames, pulay_gpa)
+log.info("Pulay pressure removed from every DFT stress label: %.3f GPa", pulay_gpa)
 write_frames(out.dataset, frames)
 write_extxyz(out.extxyz, frames)
 columns = ("structure_id", "source", "pool_index", "phase", "run_pressure_gpa", "split")

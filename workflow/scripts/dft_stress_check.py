@@ -1,7 +1,9 @@
 """Rule dft_stress_check: do the DFT stresses agree with the DFT energies? (ionnp.evaluate.eos)
 
-The equation-of-state cells' stress pressure against −dE/dV of their Birch–Murnaghan fit; above
-dft.max_stress_offset_gpa (a Pulay stress of a low cut-off) fine-tuning leaves stress out."""
+The equation-of-state cells' stress pressure against −dE/dV of their Birch–Murnaghan fit. With
+dft.pulay_correction the mean offset (the basis's Pulay stress) is removed from every DFT stress
+label (rule dft_dataset); where what remains exceeds dft.max_stress_offset_gpa fine-tuning leaves
+stress out."""
 
 import json
 
@@ -16,7 +18,9 @@ from ionnp.logs import log_to_file
 log = log_to_file(snakemake.log[0])
 points = pd.DataFrame([eos_point("DFT", atoms, atoms.get_potential_energy(), atoms.get_stress())
                        for path in snakemake.input.dft for atoms in read_frames(path)])
-check = stress_check(points, snakemake.params.threshold_gpa)
+check = stress_check(points, snakemake.params.threshold_gpa, snakemake.params.pulay_correction)
 with atomic_path(snakemake.output.check) as tmp:
     tmp.write_text(json.dumps(check, indent=1))
-log.info("DFT stress offsets (GPa): %s; usable for training: %s", check["stress_offset_gpa"], check["usable"])
+log.info("DFT stress offsets (GPa): %s; Pulay pressure removed from the labels: %.3f GPa; residual "
+         "offsets: %s; usable for training: %s", check["stress_offset_gpa"], check["pulay_pressure_gpa"],
+         check["residual_offset_gpa"], check["usable"])

@@ -16,7 +16,7 @@ criteria = all_criteria(pd.read_csv(inputs.metrics), pd.read_csv(inputs.fits), p
                         json.loads(open(inputs.md_summary).read()), pd.read_csv(inputs.nve),
                         pd.read_csv(inputs.split), snakemake.params.max_spread,
                         json.loads(open(inputs.q_eff).read()), pd.read_csv(inputs.lt_models),
-                        snakemake.params.amplitude)
+                        snakemake.params.amplitude, json.loads(open(inputs.stress_check).read()))
 write_json(criteria, out.json)
 report = markdown(criteria, "Validation of the campaign's final potential")
 report += ("\nFigures: results/evaluate/parity.png, results/evaluate/error_vs_q.png, results/eos/eos.png, "

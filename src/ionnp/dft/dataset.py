@@ -20,6 +20,7 @@ from ase.units import GPa
 
 from ionnp.lammps.empirical import evaluate
 from ionnp.sampling.potential import RigidIonPotential
+from ionnp.voigt import to_voigt
 
 
 def alternate_split(volume_scales: Sequence[float]) -> list[str]:
@@ -50,6 +51,22 @@ def eos_frames_for_training(frames: Sequence[Atoms], potential: RigidIonPotentia
         for atoms, name in zip(mine, alternate_split([a.info["volume_scale"] for a in mine])):
             atoms.info["split"] = name
     return out
+
+
+def remove_pulay_stress(frames: Sequence[Atoms], pulay_pressure_gpa: float) -> None:
+    """Remove a Pulay stress from DFT labels, in place: the spurious isotropic pressure
+    ``pulay_pressure_gpa`` (GPa; P_stress − (−dE/dV) of the DFT equations of state,
+    :func:`ionnp.evaluate.eos.stress_check`) is taken off the diagonal of each frame's
+    calculator stress (Voigt, eV/Å³, ASE sign: stress = −P), and recorded as
+    ``info['pulay_pressure_gpa']``. Frames without a DFT stress are left as they are."""
+    for atoms in frames:
+        stress = atoms.calc.results.get("stress") if atoms.calc is not None else None
+        if stress is None:
+            continue
+        corrected = np.array(to_voigt(stress), dtype=float)
+        corrected[:3] += pulay_pressure_gpa * GPa
+        atoms.calc.results["stress"] = corrected
+        atoms.info["pulay_pressure_gpa"] = float(pulay_pressure_gpa)
 
 
 def _largest_remainder(weights: np.ndarray, n: int) -> np.ndarray:

@@ -75,10 +75,11 @@ def error_criteria(metrics: pd.DataFrame) -> list[Criterion]:
     return out
 
 
-def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame) -> list[Criterion]:
+def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame, stress_check: Mapping[str, Any]) -> list[Criterion]:
     """NNP against DFT on the same equation-of-state cells: V0, B0, the ground state, the
     transition pressure from the first phase of ``eos.phases`` (``transitions.start``), and the
-    DFT stress offset."""
+    stress offset of the DFT labels the models learn and are tested on: ``stress_check``
+    (:func:`ionnp.evaluate.eos.stress_check`) per phase, after the Pulay correction."""
     fits = fits.set_index(["method", "phase"])
     reference = str(transitions.start.iloc[0])  # eos.phases[0], where every transition starts
     phases = [reference] + [p for p in dict.fromkeys(fits.index.get_level_values("phase")) if p != reference]
@@ -91,10 +92,12 @@ def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame) -> list[Criterio
                                  deviation, f"|Δ| ≤ {tolerance:g}",
                                  deviation is not None and abs(deviation) <= tolerance,
                                  f"NNP {nnp[key]:.4g}, DFT {dft[key]:.4g}"))
-        offset = _finite(dft.stress_offset_gpa)
+        offset = _finite(stress_check["residual_offset_gpa"][phase])
         out.append(Criterion("equation of state", f"{phase} DFT stress offset below {MAX_STRESS_OFFSET_GPA:g} GPa",
                              offset, f"|offset| < {MAX_STRESS_OFFSET_GPA:g}",
-                             offset is not None and abs(offset) < MAX_STRESS_OFFSET_GPA))
+                             offset is not None and abs(offset) < MAX_STRESS_OFFSET_GPA,
+                             f"raw {dft.stress_offset_gpa:.3g} GPa, Pulay pressure removed from the labels "
+                             f"{stress_check['pulay_pressure_gpa']:.3g} GPa"))
     nnp_e0 = {phase: float(fits.loc[("NNP", phase), "e0_ev"]) for phase in phases}
     lowest = min(nnp_e0, key=nnp_e0.get)
     others = [e0 for phase, e0 in nnp_e0.items() if phase != phases[0]]
@@ -189,9 +192,9 @@ def split_criteria(split: pd.DataFrame) -> list[Criterion]:
 def all_criteria(metrics: pd.DataFrame, fits: pd.DataFrame, transitions: pd.DataFrame,
                  md_summary: Mapping[str, Any], nve: pd.DataFrame, split: pd.DataFrame,
                  max_spread: float | None, q_eff: Mapping[str, Any], lt_models: pd.DataFrame,
-                 amplitude: float) -> list[Criterion]:
+                 amplitude: float, stress_check: Mapping[str, Any]) -> list[Criterion]:
     """Every criterion, in report order."""
-    return (error_criteria(metrics) + eos_criteria(fits, transitions)
+    return (error_criteria(metrics) + eos_criteria(fits, transitions, stress_check)
             + md_criteria(md_summary, nve, max_spread)
             + charge_criteria(q_eff, metrics, lt_models, amplitude) + split_criteria(split))
 
