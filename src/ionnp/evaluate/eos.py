@@ -161,8 +161,7 @@ def stress_check(points: pd.DataFrame, threshold_gpa: float, pulay_correction: b
     pulay = float(np.mean(list(offsets.values()))) if pulay_correction else 0.0
     residuals = {phase: value - pulay for phase, value in offsets.items()}
     worst = max(abs(v) for v in residuals.values())
-    return {"stress_offset_gpa": offsets, "max_abs_offset_gpa": max(abs(v) for v in offsets.values()),
-            "pulay_correction": bool(pulay_correction), "pulay_pressure_gpa": pulay,
+    return {"stress_offset_gpa": offsets, "pulay_correction": bool(pulay_correction), "pulay_pressure_gpa": pulay,
             "residual_offset_gpa": residuals, "max_abs_residual_gpa": worst,
             "threshold_gpa": threshold_gpa, "usable": bool(worst <= threshold_gpa)}
 

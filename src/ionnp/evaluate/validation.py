@@ -96,7 +96,7 @@ def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame, stress_check: Ma
         out.append(Criterion("equation of state", f"{phase} DFT stress offset below {MAX_STRESS_OFFSET_GPA:g} GPa",
                              offset, f"|offset| < {MAX_STRESS_OFFSET_GPA:g}",
                              offset is not None and abs(offset) < MAX_STRESS_OFFSET_GPA,
-                             f"raw {dft.stress_offset_gpa:.3g} GPa, Pulay pressure removed from the labels "
+                             f"raw {stress_check['stress_offset_gpa'][phase]:.3g} GPa, Pulay pressure removed from the labels "
                              f"{stress_check['pulay_pressure_gpa']:.3g} GPa"))
     nnp_e0 = {phase: float(fits.loc[("NNP", phase), "e0_ev"]) for phase in phases}
     lowest = min(nnp_e0, key=nnp_e0.get)
