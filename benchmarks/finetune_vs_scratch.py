@@ -1,12 +1,13 @@
 """Does A-Train pay? Fine-tuning from the pretrained model against training from scratch, on
 the same DFT data, at equal epochs, for each q of the campaign's grid.
 
-    python benchmarks/finetune_vs_scratch.py [--campaign .] [--config config/config.yaml]
+    python benchmarks/finetune_vs_scratch.py [--campaign .] [--config FILE ...]
                                              [--q 0 1 2] [--epochs N]
 
-Reads a finished campaign (``models/pretrain_q{q}.pt``, ``results/dft/dataset.db`` with its split,
-``results/charges/coulomb_q1.npz``) and trains one model per (q, variant) with the config's
-``training.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread:
+Reads a finished campaign (``models/pretrain_q{q}.pt``, ``results/dft/dataset.db`` with its
+split, ``results/charges/coulomb_q1.npz``; the config as it ran, merged over config/config.yaml:
+``--campaign validation --config config/validation.yaml``) and trains one model per (q,
+variant) with the config's ``training.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread:
 
 * ``finetune``: from the A-Train at the same q, the recipe as configured (layers frozen as set);
 * ``finetune, nothing frozen``: the same with every layer trainable;
@@ -27,11 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 from ase.units import GPa
 
 from ionnp.charges.coulomb import read_results
-from ionnp.config import validate_config
+from ionnp.config import load_config
 from ionnp.evaluate.errors import predictions
 from ionnp.frames import read_frames
 from ionnp.nnp.potential import NNPotential
@@ -53,14 +53,15 @@ def test_errors(potential: NNPotential, frames, units) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaign", type=Path, default=Path("."))
-    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
+    parser.add_argument("--config", nargs="*", default=[],
+                        help="the campaign's config files, merged over config/config.yaml")
     parser.add_argument("--q", type=float, nargs="+", default=None, help="default: training.q_grid")
     parser.add_argument("--epochs", type=int, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
 
-    config = validate_config(yaml.safe_load(args.config.read_text()))
+    config = load_config("config/config.yaml", *args.config)
     settings = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
     if args.epochs is not None:
         settings = replace(settings, epochs=args.epochs)

@@ -19,10 +19,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
 from ase.units import GPa
 
-from ionnp.config import validate_config
+from ionnp.config import load_config
 from ionnp.dft.pw import DftSettings, run_structure, structure_name
 from ionnp.frames import read_frames
 
@@ -37,10 +36,7 @@ def main() -> None:
     parser.add_argument("--finer", type=float, default=0.4, help="k spacing to compare with (1/Å, 2π)")
     parser.add_argument("--structures", type=int, default=2)
     args = parser.parse_args()
-    config = yaml.safe_load(Path("config/config.yaml").read_text())
-    for section, values in (yaml.safe_load(Path(args.config).read_text()) or {}).items():
-        config[section] = {**config.get(section, {}), **values} if isinstance(values, dict) else values
-    config = validate_config(config)
+    config = load_config("config/config.yaml", args.config)
     campaign = Path(args.campaign)
     pseudo = sorted((campaign / "results/dft/pseudo").glob("*.UPF"))
     settings = DftSettings.from_config(config["dft"], pseudo)

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from ionnp.config import ConfigError, validate_config
+from ionnp.config import ConfigError, load_config, merge_config, validate_config
 
 
 def test_empty_config_takes_every_default():
@@ -63,24 +63,21 @@ def test_cations_come_first_whatever_the_key_order():
     assert potential.elements == ("Zn", "O") and potential.type_of("Zn") == 1
 
 
-def merged(base: dict, overlay: dict) -> dict:
-    """``overlay`` over ``base``, recursively, as snakemake merges a --configfile over config."""
-    out = copy.deepcopy(base)
-    for key, value in overlay.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
+def test_a_configfile_merges_key_by_key_as_snakemake_does():
+    """Nested sections merge key by key; lists and scalars are replaced, the base is untouched."""
+    base = {"training": {"finetune": {"epochs": 100, "learning_rate": 1e-3}, "q_grid": [0, 1]}, "seed": 1}
+    overlay = {"training": {"finetune": {"epochs": 300}, "q_grid": [2]}}
+    assert merge_config(base, overlay) == {
+        "training": {"finetune": {"epochs": 300, "learning_rate": 1e-3}, "q_grid": [2]}, "seed": 1}
+    assert base["training"]["finetune"]["epochs"] == 100
 
 
 @pytest.mark.parametrize("name", ["validation.yaml", "paper.yaml"])
 def test_shipped_campaigns_are_valid_over_the_default(name):
     """The workstation and paper-scale campaigns validate (cross-key rules included) when merged
     over config/config.yaml, as `--configfile` does."""
-    import yaml
-
     from conftest import REPO
 
-    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    overlay = yaml.safe_load((REPO / "config" / name).read_text())
-    config = validate_config(merged(base, overlay))
+    config = load_config(REPO / "config" / "config.yaml", REPO / "config" / name)
     if name == "validation.yaml":
         assert config["dft"]["ecutwfc"] >= 45 and config["md"]["nve_steps"] * config["md"]["timestep_fs"] >= 2000

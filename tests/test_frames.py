@@ -1,10 +1,12 @@
 """Frames round-trip through the database bit for bit."""
 
 import numpy as np
+import pytest
+from ase import Atoms
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from ionnp.frames import merge_frames, read_frames, write_frames
+from ionnp.frames import merge_frames, read_frames, stratum, write_frames
 
 
 def _frame(seed):
@@ -40,3 +42,13 @@ def test_merge_and_rewrite(tmp_path):
     assert [f.info["step"] for f in read_frames(tmp_path / "m.db")] == [0, 1, 2]
     write_frames(tmp_path / "m.db", [_frame(5)])  # overwrite, not append
     assert len(read_frames(tmp_path / "m.db")) == 1
+
+
+def test_stratum_names_the_run_or_the_phase_of_eos_cells():
+    sampled = Atoms("ZnO", info={"phase": "wurtzite", "run_temperature_k": 600.0, "run_pressure_gpa": 10.0,
+                                 "source": "sampling"})
+    eos = Atoms("ZnO", info={"phase": "rocksalt", "run_temperature_k": 0.0, "run_pressure_gpa": 3.7,
+                             "source": "eos"})
+    assert (stratum(sampled), stratum(eos)) == ("wurtzite 600 K 10 GPa", "rocksalt eos")
+    with pytest.raises(KeyError):
+        stratum(Atoms("ZnO", info={"phase": "wurtzite"}))

@@ -81,6 +81,27 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
     return filled
 
 
+def merge_config(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict:
+    """``overlay`` over ``base`` as Snakemake merges a ``--configfile`` over the embedded
+    config: nested mappings key by key, everything else replaced."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(*paths: str | Path) -> dict:
+    """The validated config of a campaign run as ``snakemake --configfile paths[1] ...``:
+    ``paths[0]`` (the embedded ``config/config.yaml``) with each later file merged over it."""
+    config: dict = {}
+    for path in paths:
+        config = merge_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    return validate_config(config)
+
+
 def _check_cross_keys(config: Mapping[str, Any]) -> None:
     """Rules that span keys, which a JSON schema cannot state."""
     charges = config["potential"]["charges"]

@@ -69,3 +69,18 @@ def iter_frames(path: str | os.PathLike) -> Iterator[Atoms]:
 def merge_frames(paths: Sequence[str | os.PathLike], target: str | os.PathLike) -> int:
     """Concatenate databases into ``target`` (atomically); return the number of frames."""
     return write_frames(target, (atoms for path in paths for atoms in iter_frames(path)))
+
+
+def stratum(atoms: Atoms) -> str:
+    """The stratum of a labelled frame, as a label: its sampling run's phase, temperature (K)
+    and pressure (GPa) (``info['phase']``, ``info['run_temperature_k']``,
+    ``info['run_pressure_gpa']``), e.g. ``'wurtzite 600 K 10 GPa'``; an equation-of-state
+    cell (``info['source'] == 'eos'``) is in its phase's ``'<phase> eos'`` stratum.
+
+    Raises:
+        KeyError: ``info`` lacks one of those keys.
+    """
+    info = atoms.info
+    if info.get("source") == "eos":
+        return f"{info['phase']} eos"
+    return f"{info['phase']} {float(info['run_temperature_k']):g} K {float(info['run_pressure_gpa']):g} GPa"

@@ -229,8 +229,8 @@ def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float
         table: :func:`ionnp.charges.scan.charge_scan` output.
         q_eff: the chosen charge (e).
         markers: label → charge (e), e.g. {"2/ε∞": 0.54, "2/√ε∞": 1.04, "Bader": 1.2}.
-        bands: label → (charge, uncertainty) (e) of the estimators, drawn as bands
-            (a NaN uncertainty, not assessed, as a line).
+        bands: label → (charge, low, high) (e) of the estimators, drawn as bands over their
+            intervals (NaN ends, not assessed, as a line).
     """
     panels = [("cv_energy_mev_per_atom", "CV energy RMSE (meV/atom)"),
               ("cv_force_mev_per_a", "CV force RMSE (meV/Å)"),
@@ -243,10 +243,10 @@ def plot_charge_scan(table: pd.DataFrame, q_eff: float, markers: dict[str, float
         ax.plot(table["q"], table[column], "o-", ms=3)
         ax.set_ylabel(label)
         ax.axvline(q_eff, color="crimson", lw=1.5, label=f"q_eff = {q_eff:.3f} e")
-        for k, (name, (value, error)) in enumerate(bands.items()):
-            if np.isfinite(error):
-                ax.axvspan(value - error, value + error, color=f"C{k + 2}", alpha=0.3,
-                           label=f"{name} = {value:.3f} ± {error:.3f} e")
+        for k, (name, (value, low, high)) in enumerate(bands.items()):
+            if np.isfinite(low) and np.isfinite(high):
+                ax.axvspan(low, high, color=f"C{k + 2}", alpha=0.3,
+                           label=f"{name} = {value:.3f} e ({low:.3f}–{high:.3f})")
             else:
                 ax.axvline(value, color=f"C{k + 2}", lw=2, alpha=0.6,
                            label=f"{name} = {value:.3f} e (uncertainty not assessed)")

@@ -19,6 +19,7 @@ from ionnp.charges.scan import (
     ScanSettings,
     charge_scan,
     fold_assignment,
+    group_assignment,
     least_squares_q2,
     linear_system,
     pick_q,
@@ -30,8 +31,8 @@ from reference import ZNO, position_derivative, strain_derivative
 torch.set_num_threads(1)
 
 BASIS = PairBasis(ZNO.elements, cutoff=4.5, n_functions=6, r_min=1.2)
-#: The default scan (6 Å basis) for ZnO.
-DEFAULT = ScanSettings(PairBasis(ZNO.elements))
+#: The default scan (6 Å basis) for ZnO, random folds (the synthetic sets have no strata).
+DEFAULT = ScanSettings(PairBasis(ZNO.elements), cv="random")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_closed_form_least_squares_recovers_q(q_true):
         assert q2 == pytest.approx(q_true**2, rel=1e-12)
     # The table's raw residuals are minimal there too, and so is the spread (every phase has
     # the same residual per-atom energy, −3.7 eV): pick_q finds q between grid points.
-    table = charge_scan(structures, ScanSettings(basis=BASIS, folds=3))
+    table = charge_scan(structures, ScanSettings(basis=BASIS, cv="random", folds=3)).table
     for method in ("least_squares_energy", "least_squares_forces", "least_squares_stress",
                    "spread"):
         q_eff, metrics = pick_q(table, method)
@@ -138,8 +139,8 @@ def refit_learnability(structures, settings: ScanSettings, q: float) -> dict[str
 
 def test_q_squared_shortcut_equals_refits(recovery_set):
     structures = recovery_set(1.0)[::3]
-    settings = ScanSettings(PairBasis(ZNO.elements), folds=4, seed=5)
-    table = charge_scan(structures, settings).set_index("q")
+    settings = ScanSettings(PairBasis(ZNO.elements), cv="random", folds=4, seed=5)
+    table = charge_scan(structures, settings).table.set_index("q")
     for q in (0.0, 0.45, 1.0, 1.85):
         row = table.iloc[int(np.argmin(np.abs(table.index - q)))]
         for name, value in refit_learnability(structures, settings, q).items():
@@ -152,7 +153,7 @@ def test_grid_and_folds():
     assert sorted(np.bincount(assignment)) == [4, 4, 5, 5, 5]
     assert np.array_equal(assignment, fold_assignment(23, 5, seed=2))
     with pytest.raises(ValueError, match="unknown method"):
-        pick_q(charge_scan(synthetic_set(1.0), ScanSettings(basis=BASIS, folds=3)), "bader")
+        pick_q(charge_scan(synthetic_set(1.0), ScanSettings(basis=BASIS, cv="random", folds=3)).table, "bader")
 
 
 def test_reference_from_labelled_atoms_and_from_config(sheared_wurtzite):
@@ -225,7 +226,7 @@ def recovery_set(frames, unit_coulomb, potential):
 
 @pytest.mark.parametrize("q_true", [0.6, 1.0, 1.4])
 def test_learnability_recovers_the_charge_of_the_labels(recovery_set, q_true):
-    table = charge_scan(recovery_set(q_true), DEFAULT)
+    table = charge_scan(recovery_set(q_true), DEFAULT).table
     q_eff, metrics = pick_q(table, "learnability")
     assert q_eff == pytest.approx(q_true, abs=0.02)
     assert metrics["q_grid"] == pytest.approx(q_true, abs=1e-9)
@@ -247,7 +248,7 @@ def test_raw_least_squares_carry_the_short_range_term(recovery_set, frames, unit
     expected = q_true**2 + buckingham @ unit / (unit @ unit)
     assert least_squares_q2(recovery_set(q_true))["forces"] == pytest.approx(expected, abs=1e-6)
     assert expected < 0  # the raw fit cannot recover q here: pick_q gives the grid's end
-    assert pick_q(charge_scan(recovery_set(q_true), DEFAULT), "least_squares_forces")[0] == 0.0
+    assert pick_q(charge_scan(recovery_set(q_true), DEFAULT).table, "least_squares_forces")[0] == 0.0
 
 
 def test_a_constant_pulay_stress_does_not_move_q(recovery_set):
@@ -258,9 +259,10 @@ def test_a_constant_pulay_stress_does_not_move_q(recovery_set):
 
     offset = -11.0 * GPa * np.array([1, 1, 1, 0, 0, 0])
     shifted = [dataclasses.replace(s, stress=s.stress + offset) for s in recovery_set(1.0)]
-    q_eff, _ = pick_q(charge_scan(shifted, DEFAULT), "learnability")
+    q_eff, _ = pick_q(charge_scan(shifted, DEFAULT).table, "learnability")
     assert q_eff == pytest.approx(1.0, abs=0.05)
-    biased, _ = pick_q(charge_scan(shifted, ScanSettings(PairBasis(ZNO.elements), stress_intercept=False)), "learnability")
+    without = ScanSettings(PairBasis(ZNO.elements), cv="random", stress_intercept=False)
+    biased, _ = pick_q(charge_scan(shifted, without).table, "learnability")
     assert abs(biased - 1.0) > 0.3
 
 
@@ -269,3 +271,72 @@ def test_settings_read_only_their_keys_of_the_charges_section():
                "lt": {"repeats": [1, 2, 4]}, "basis": {"cutoff": 5.0}}
     settings = ScanSettings.from_config(section, ("Zn", "O"))
     assert settings.q_max == 1.5 and settings.basis.cutoff == 5.0
+
+
+def embedding_energy(atoms: Atoms) -> float:
+    """A many-body term no pair model represents: −A Σ_i √ρ_i, ρ_i = Σ_j e^{−β(r_ij − r0)} f_c(r_ij)
+    over every neighbour within 4 Å (A = 0.3 eV, β = 2 Å⁻¹, r0 = 2 Å)."""
+    i, r = neighbor_list("id", atoms, 4.0)
+    density = np.bincount(i, np.exp(-2.0 * (r - 2.0)) * 0.5 * (np.cos(np.pi * r / 4.0) + 1),
+                          minlength=len(atoms))
+    return -0.3 * float(np.sum(np.sqrt(density)))
+
+
+@pytest.fixture(scope="module")
+def stratified_set(recovery_set):
+    """40 structures of 15 strata (phase, pressure) labelled by LAMMPS with Buckingham +
+    Coulomb(±1), plus the embedding term (finite-difference forces and stress), seeded noise
+    (1 meV/atom, 20 meV/Å, 0.1 GPa) and a −11 GPa isotropic stress offset; one structure of
+    each (phase, pressure, copy) of the 60-frame set is dropped in three."""
+    from ase.units import GPa
+
+    rng = np.random.default_rng(11)
+    offset = -11.0 * GPa * np.array([1, 1, 1, 0, 0, 0])
+    structures = []
+    for k, s in enumerate(recovery_set(1.0)):
+        if k % 3 == 2:
+            continue
+        n = len(s.atoms)
+        energy = s.energy + embedding_energy(s.atoms) + 1e-3 * n * rng.normal()
+        forces = (s.forces + position_derivative(embedding_energy, s.atoms)
+                  + 0.02 * rng.normal(size=(n, 3)))
+        stress = (s.stress + strain_derivative(embedding_energy, s.atoms) + offset
+                  + 0.1 * GPa * rng.normal(size=6))
+        structures.append(dataclasses.replace(s, energy=energy, forces=forces, stress=stress,
+                                              group=f"{s.phase} {k // 4}"))
+    return structures
+
+
+def test_grouped_learnability_recovers_the_charge_with_an_interval(stratified_set):
+    """Pair + many-body + noise + Pulay-like offset: leave-one-stratum-out cross-validation and its
+    bootstrap interval find q_true = 1 within 0.1 e, the interval holds it and is narrower than
+    0.5 e; the table's optimum is the interval's point estimate."""
+    assert len(stratified_set) == 40 and len({s.group for s in stratified_set}) == 15
+    scan = charge_scan(stratified_set, ScanSettings(PairBasis(ZNO.elements)))
+    found = scan.learnability
+    assert found["cv"] == "grouped" and found["n_units"] == 15
+    assert found["q"] == pytest.approx(1.0, abs=0.1)
+    assert found["low"] <= 1.0 <= found["high"] and found["determined"]
+    assert found["q"] == pytest.approx(pick_q(scan.table, "learnability")[0], abs=1e-6)
+
+
+def test_learnability_without_signal_is_undetermined(stratified_set):
+    """Force and stress noise of 3 eV/Å and 30 GPa bury the Coulomb term (energies left out): the
+    bootstrap interval is wider than 0.5 e and the optimum is reported undetermined."""
+    from ase.units import GPa
+
+    rng = np.random.default_rng(3)
+    noisy = [dataclasses.replace(s, forces=s.forces + 3.0 * rng.normal(size=s.forces.shape),
+                                 stress=s.stress + 30 * GPa * rng.normal(size=6))
+             for s in stratified_set]
+    found = charge_scan(noisy, ScanSettings(PairBasis(ZNO.elements), energy_weight=0.0)).learnability
+    assert found["high"] - found["low"] > 0.5 and not found["determined"]
+
+
+def test_groups_make_the_folds():
+    assignment = group_assignment(["rs 0", "wz 10", "rs 0", "wz 0", "wz 10"])
+    assert assignment.tolist() == [0, 2, 0, 1, 2]
+    with pytest.raises(ValueError, match="charges.cv: random"):
+        group_assignment(["wz 0", "wz 0"])
+    with pytest.raises(ValueError, match="charges.cv"):
+        ScanSettings(PairBasis(ZNO.elements), cv="kfold")

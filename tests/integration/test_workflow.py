@@ -181,6 +181,10 @@ def test_effective_charge_outputs(campaign):
     assert chosen["method"] == "lt" and chosen["q_eff"] == lt["q"]
     assert 0.0 < chosen["q_error"] < 0.5 and np.isfinite(chosen["q_error"])
     assert {"lt", "dfpt", "learnability", "spread"} <= set(chosen["estimators"])
+    learnability = chosen["estimators"]["learnability"]
+    assert learnability["cv"] == "grouped" and learnability["n_units"] >= 2
+    assert learnability["low"] <= learnability["q"] <= learnability["high"]
+    assert learnability["determined"] == (learnability["high"] - learnability["low"] <= 0.5)
     dfpt = json.loads((campaign / "results/charges/dfpt.json").read_text())
     assert 0.3 < dfpt["q"] < 2.0 and dfpt["epsilon_inf"] > 1.0 and dfpt["born_charge"] > 1.0
     ratios = pd.read_csv(campaign / "results/charges/lt.csv")

@@ -110,6 +110,7 @@ rule charge_scan:
             caption="../report/charge_scan_table.rst",
             category="5. Effective charge",
         ),
+        learnability="results/charges/scan_learnability.json",
     params:
         scan=charge_scan_settings(),
         charges=config["potential"]["charges"],
@@ -127,6 +128,7 @@ rule q_eff:
         lt="results/charges/lt.json",
         dfpt="results/charges/dfpt.json",
         scan="results/charges/scan.csv",
+        learnability="results/charges/scan_learnability.json",
         dataset="results/dft/dataset.db",
         coulomb="results/charges/coulomb_q1.npz",
     output:

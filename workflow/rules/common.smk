@@ -123,8 +123,8 @@ def charge_scan_settings():
     """The charges keys the scan reads, and only those: editing the plot markers (rule
     charge_scan_plot), the choice (method: rule q_eff), the modulations (lt) or DFPT reruns
     only what reads them."""
-    keys = ("q_min", "q_max", "q_step", "folds", "energy_weight", "force_weight", "stress_weight",
-            "ridge", "stress_intercept", "basis")
+    keys = ("q_min", "q_max", "q_step", "cv", "folds", "bootstrap", "confidence", "max_interval",
+            "energy_weight", "force_weight", "stress_weight", "ridge", "stress_intercept", "basis")
     return {key: config["charges"][key] for key in keys}
 
 

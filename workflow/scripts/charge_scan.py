@@ -1,4 +1,7 @@
-"""Rule charge_scan: the learnability of DFT − q² E_C(1) by a pair model, on a grid of q."""
+"""Rule charge_scan: the learnability of DFT − q² E_C(1) by a pair model, on a grid of q, and
+its optimum with a bootstrap interval."""
+
+import json
 
 import _ionnp_path  # noqa: F401
 
@@ -19,7 +22,14 @@ unit = read_results(snakemake.input.coulomb)
 # q is a hyper-parameter: judge it on train + valid, never on the test split.
 chosen = [(a, c) for a, c in zip(frames, unit) if a.info["split"] != "test"]
 structures = [ReferenceStructure.from_atoms(a, c) for a, c in chosen]
-table = charge_scan(structures, settings)
+scan = charge_scan(structures, settings)
 with atomic_path(snakemake.output.table) as tmp:
-    table.to_csv(tmp, index=False, float_format="%.6g")
-log.info("scan over %d structures\n%s", len(structures), table.to_string())
+    scan.table.to_csv(tmp, index=False, float_format="%.6g")
+with atomic_path(snakemake.output.learnability) as tmp:
+    tmp.write_text(json.dumps(scan.learnability, indent=1))
+found = scan.learnability
+log.info("scan over %d structures\n%s\nlearnability: q = %.3f e, %g %% interval %.3f-%.3f e over %d "
+         "held-out %s (%s)", len(structures), scan.table.to_string(), found["q"],
+         100 * found["confidence"], found["low"], found["high"], found["n_units"],
+         "strata" if found["cv"] == "grouped" else "structures",
+         "determined" if found["determined"] else f"undetermined: wider than {found['max_interval']} e")

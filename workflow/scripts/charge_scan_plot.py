@@ -19,6 +19,13 @@ eps_dfpt, eps_config = found["dfpt"]["epsilon_inf"], params.epsilon_inf
 markers = {f"2/√ε∞ (DFPT {eps_dfpt:.2f})": 2 / math.sqrt(eps_dfpt),
            f"2/√ε∞ (config {eps_config:g})": 2 / math.sqrt(eps_config),
            f"2/ε∞ (config {eps_config:g})": 2 / eps_config, "Bader": params.bader_charge}
-bands = {name: (found[key]["q"], found[key]["q_error"] if found[key]["q_error"] is not None else float("nan"))
-         for name, key in (("q_L/T", "lt"), ("q_DFPT", "dfpt"))}
+def band(estimate):
+    """(q, low, high) of an estimator (e); NaN ends where its uncertainty is not assessed."""
+    error = estimate["q_error"] if estimate["q_error"] is not None else float("nan")
+    return (estimate["q"], estimate.get("low", estimate["q"] - error),
+            estimate.get("high", estimate["q"] + error))
+
+
+bands = {name: band(found[key]) for name, key in (("q_L/T", "lt"), ("q_DFPT", "dfpt"),
+                                                  ("learnability", "learnability"))}
 plot_charge_scan(table, chosen["q_eff"], markers, snakemake.output.plot, bands)

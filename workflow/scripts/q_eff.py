@@ -16,7 +16,8 @@ from ionnp.logs import log_to_file
 log = log_to_file(snakemake.log[0])
 lt = json.loads(open(snakemake.input.lt).read())
 dfpt = json.loads(open(snakemake.input.dfpt).read())
-chosen = choose(snakemake.params.method, lt, dfpt, pd.read_csv(snakemake.input.scan))
+learnability = json.loads(open(snakemake.input.learnability).read())
+chosen = choose(snakemake.params.method, lt, dfpt, pd.read_csv(snakemake.input.scan), learnability)
 q_eff = chosen["q_eff"]
 with atomic_path(snakemake.output.q_eff) as tmp:
     tmp.write_text(json.dumps(chosen, indent=1))

@@ -17,10 +17,15 @@ table (:func:`charge_scan`); :func:`pick_q` chooses q_eff from the table by a na
   fixed (ZnO), so per-atom energies of different structures are comparable. Forces and
   stress need no differencing. These fits include the short-range part of y_ref in what q²
   has to explain, and are reported as they are.
-* ``learnability``: the K-fold cross-validated (by structure) error of a linear short-range
-  model, a radial pair basis per species pair inside the NNP cut-off plus a constant per
-  species (:class:`PairBasis`), fitted by weighted least squares to energies, forces and
-  stress of y(q) together.
+* ``learnability``: the cross-validated error of a linear short-range model, a radial pair
+  basis per species pair inside the NNP cut-off plus a constant per species
+  (:class:`PairBasis`) and a free isotropic stress intercept, fitted by weighted least squares
+  to energies, forces and stress of y(q) together. Cross-validation leaves one stratum out at a
+  time (``cv: grouped``: a sampling run's phase, temperature and pressure, or one phase's
+  equation-of-state cells; :func:`ionnp.frames.stratum`), so frames of one run never sit on
+  both sides of a fit; ``cv: random`` cuts the structures into K random folds. Its optimum
+  comes with a bootstrap interval over the held-out strata (:func:`learnability_interval`),
+  and is ``undetermined`` where that interval is wider than ``max_interval``.
 * ``spread``: the standard deviation across phases of the phase-mean residual per-atom
   energy (E_ref − q² E_C(1))/N.
 
@@ -57,6 +62,7 @@ from ase.units import GPa
 from vesin import NeighborList
 
 from ionnp.charges.coulomb import CoulombResult
+from ionnp.frames import stratum
 from ionnp.voigt import VOIGT
 
 #: Row blocks of the design matrix, in this order (index = block id).
@@ -76,6 +82,8 @@ COLUMNS = {
     "cv_score": "√(Σ_k w_k RMSE_k²) of the three cross-validated RMSEs (weights of the fit)",
     "spread_mev_per_atom": "std across phases of the phase-mean (E_ref − q² E_C(1))/N",
 }
+#: Ways of cutting the structures into cross-validation folds (:attr:`ScanSettings.cv`).
+CV_KINDS = ("grouped", "random")
 #: :func:`pick_q` methods and the table column each one minimises.
 METHODS = {
     "least_squares_energy": "raw_energy_mev_per_atom",
@@ -97,6 +105,8 @@ class ReferenceStructure:
         forces: reference forces, shape (N, 3) (eV/Å).
         stress: reference stress, shape (6,), Voigt, ASE sign (eV/Å³).
         coulomb_unit: Ewald energy, forces, stress at charges ±1 (:func:`ionnp.coulomb.coulomb`).
+        group: the stratum the structure belongs to (grouped cross-validation leaves one
+            group out at a time); by default its phase.
     """
 
     atoms: Atoms
@@ -105,8 +115,14 @@ class ReferenceStructure:
     forces: np.ndarray
     stress: np.ndarray
     coulomb_unit: CoulombResult
+    group: str = ""
 
     def __post_init__(self) -> None:
+        if not self.group:
+            object.__setattr__(self, "group", self.phase)
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
         n = len(self.atoms)
         shapes = {"forces": np.shape(self.forces), "stress": np.shape(self.stress),
                   "Coulomb forces": np.shape(self.coulomb_unit.forces),
@@ -123,14 +139,21 @@ class ReferenceStructure:
         cls, atoms: Atoms, coulomb_unit: CoulombResult, phase_key: str = "phase"
     ) -> ReferenceStructure:
         """From labelled ``atoms`` (a calculator with energy, forces and stress, as read back
-        from an extxyz frames file) and ``atoms.info[phase_key]``."""
+        from a frames file) and ``atoms.info[phase_key]``; the group is the frame's
+        :func:`ionnp.frames.stratum` where its ``info`` has one, else the phase."""
+        phase = str(atoms.info[phase_key])
+        try:
+            group = stratum(atoms)
+        except KeyError:
+            group = phase
         return cls(
             atoms=atoms,
-            phase=str(atoms.info[phase_key]),
+            phase=phase,
             energy=float(atoms.get_potential_energy()),
             forces=np.asarray(atoms.get_forces(), dtype=float),
             stress=np.asarray(atoms.get_stress(voigt=True), dtype=float),
             coulomb_unit=coulomb_unit,
+            group=group,
         )
 
 
@@ -242,8 +265,10 @@ class ScanSettings:
     Attributes:
         q_min, q_max, q_step: the q grid (e), both ends included.
         basis: the linear short-range model's pair basis (its cut-off is the NNP's).
-        folds: K of the K-fold cross-validation (by structure).
-        seed: seed of the random assignment of structures to folds.
+        cv: ``"grouped"``: leave one group (stratum) out at a time; ``"random"``: K random
+            folds of structures.
+        folds: K of ``cv: random``.
+        seed: seed of the random folds and of the bootstrap.
         energy_weight, force_weight, stress_weight: w_k of the fit and of ``cv_score``, per
             squared reported unit: (meV/atom)⁻², (meV/Å)⁻², GPa⁻². The defaults count
             1 meV/atom, 10 meV/Å and 0.1 GPa alike.
@@ -254,12 +279,17 @@ class ScanSettings:
             and 1e-6.
         stress_intercept: fit a free isotropic stress offset common to all structures (see
             :func:`linear_system`).
+        bootstrap: resamples of the held-out groups (``cv: random``: structures) for the
+            interval of the learnability optimum.
+        confidence: the interval's coverage (central, percentile bootstrap).
+        max_interval: the optimum is ``undetermined`` where the interval is wider (e).
     """
 
     basis: PairBasis
     q_min: float = 0.0
     q_max: float = 2.0
     q_step: float = 0.05
+    cv: str = "grouped"
     folds: int = 5
     seed: int = 0
     energy_weight: float = 1.0
@@ -267,6 +297,16 @@ class ScanSettings:
     stress_weight: float = 100.0
     ridge: float = 1e-8
     stress_intercept: bool = True
+    bootstrap: int = 1000
+    confidence: float = 0.95
+    max_interval: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.cv not in CV_KINDS:
+            raise ValueError(f"charges.cv: {self.cv!r} is not one of {CV_KINDS}")
+        if self.bootstrap < 1 or not 0 < self.confidence < 1:
+            raise ValueError(f"charges.bootstrap ≥ 1 and 0 < charges.confidence < 1, not "
+                             f"{self.bootstrap}, {self.confidence}")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], elements: Sequence[str]) -> ScanSettings:
@@ -379,6 +419,28 @@ def fold_assignment(n_structures: int, folds: int, seed: int) -> np.ndarray:
     return assignment
 
 
+def group_assignment(groups: Sequence[str]) -> np.ndarray:
+    """Fold index of each structure for leave-one-group-out: fold k holds every structure of
+    the k-th group in sorted order. Shape (n_structures,).
+
+    Raises:
+        ValueError: fewer than two groups (nothing to leave out).
+    """
+    labels = sorted(set(groups))
+    if len(labels) < 2:
+        raise ValueError(f"grouped cross-validation needs ≥ 2 groups (strata), found {labels}; "
+                         "use charges.cv: random")
+    index = {label: k for k, label in enumerate(labels)}
+    return np.array([index[g] for g in groups], dtype=np.int64)
+
+
+def assign_folds(structures: Sequence[ReferenceStructure], settings: ScanSettings) -> np.ndarray:
+    """Fold of each structure by ``settings.cv``, shape (n_structures,)."""
+    if settings.cv == "grouped":
+        return group_assignment([s.group for s in structures])
+    return fold_assignment(len(structures), settings.folds, settings.seed)
+
+
 def _row_scale(system: LinearSystem, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Row scale factors of a weighted fit on the rows selected by the boolean mask ``rows``:
     √(w_k / n_k), n_k the selected rows of block k, so that the weighted sum of squares is
@@ -411,45 +473,89 @@ def fit_coefficients(
 def cv_moments(
     system: LinearSystem, assignment: np.ndarray, weights: np.ndarray, ridge: float
 ) -> np.ndarray:
-    """Cross-validated residual moments of the linear model, shape (3 blocks, 4).
+    """Cross-validated residual moments of the linear model per structure, shape (S, 3 blocks, 4).
 
     Per fold, :func:`fit_coefficients` solves the training rows once for both targets:
     θ_ref, θ_C. The validation residual at q is then u − q² v with u = y_ref − Aθ_ref and
-    v = y_C − Aθ_C. Columns: Σu², Σuv, Σv², row count, summed over the validation rows of
-    every fold, per block; MSE_k(q) = (Σu² − 2q² Σuv + q⁴ Σv²) / count.
+    v = y_C − Aθ_C. Columns: Σu², Σuv, Σv², row count over each structure's rows (it is
+    held out in exactly one fold), per block; summed over structures,
+    MSE_k(q) = (Σu² − 2q² Σuv + q⁴ Σv²) / count.
     """
-    moments = np.zeros((len(BLOCKS), 4))
+    n_structures = int(system.structure.max()) + 1
+    moments = np.zeros((n_structures, len(BLOCKS), 4))
     fold_of_row = assignment[system.structure]
     targets = np.stack([system.reference, system.coulomb], axis=1)
     for k in np.unique(assignment):
         theta = fit_coefficients(system, fold_of_row != k, targets, weights, ridge)
         valid = fold_of_row == k
         u, v = (targets[valid] - system.matrix[valid] @ theta).T
-        block = system.block[valid]
+        cell = system.structure[valid] * len(BLOCKS) + system.block[valid]
         for column, values in enumerate((u * u, u * v, v * v, np.ones_like(u))):
-            moments[:, column] += np.bincount(block, values, len(BLOCKS))
+            moments[:, :, column] += np.bincount(cell, values, moments[:, :, 0].size).reshape(
+                n_structures, len(BLOCKS))
     return moments
 
 
-def learnability(
-    system: LinearSystem, q: np.ndarray, assignment: np.ndarray, weights: np.ndarray,
-    ridge: float,
-) -> pd.DataFrame:
-    """Cross-validated RMSEs of the linear short-range model at every q (see :func:`cv_moments`).
+def learnability(moments: np.ndarray, q: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """Cross-validated RMSEs of the linear short-range model at every q, from the moments of
+    :func:`cv_moments` (shape (S, 3, 4), summed here).
 
     Returns columns ``cv_energy_mev_per_atom``, ``cv_force_mev_per_a``, ``cv_stress_gpa``
     and ``cv_score`` = √(Σ_k w_k RMSE_k²), one row per q (shape (n_q,) in, e).
     """
-    moments = cv_moments(system, assignment, weights, ridge)
+    total = moments.sum(axis=0)
     t = np.asarray(q, dtype=float) ** 2
-    mse = (moments[:, 0, None] - 2 * t * moments[:, 1, None] + t * t * moments[:, 2, None])
-    mse = np.maximum(mse, 0.0) / moments[:, 3, None]  # ≥ 0 but for rounding
+    mse = (total[:, 0, None] - 2 * t * total[:, 1, None] + t * t * total[:, 2, None])
+    mse = np.maximum(mse, 0.0) / total[:, 3, None]  # ≥ 0 but for rounding
     return pd.DataFrame({
         "cv_energy_mev_per_atom": np.sqrt(mse[0]),
         "cv_force_mev_per_a": np.sqrt(mse[1]),
         "cv_stress_gpa": np.sqrt(mse[2]),
         "cv_score": np.sqrt(weights @ mse),
     })
+
+
+def optimal_q(moments: np.ndarray, weights: np.ndarray, q_min: float, q_max: float) -> np.ndarray:
+    """q (e) minimising the cross-validated score of summed moments, shape (..., 3, 4) → (...).
+
+    The score² Σ_k w_k (Σu² − 2t Σuv + t² Σv²)_k / n_k is a convex quadratic in t = q²: its
+    vertex t* = Σ_k w_k Σuv_k/n_k / Σ_k w_k Σv²_k/n_k, clipped to [q_min², q_max²].
+    """
+    per_row = weights / moments[..., 3]
+    slope = np.sum(per_row * moments[..., 1], axis=-1)
+    curvature = np.sum(per_row * moments[..., 2], axis=-1)
+    t = np.divide(slope, curvature, out=np.full(np.shape(slope), q_min**2), where=curvature > 0)
+    return np.sqrt(np.clip(t, q_min**2, q_max**2))
+
+
+def learnability_interval(moments: np.ndarray, units: np.ndarray, settings: ScanSettings) -> dict[str, Any]:
+    """The learnability optimum with a percentile-bootstrap interval.
+
+    The held-out errors are resampled by unit (``units``: an integer per structure, shape (S,);
+    the held-out group of grouped cross-validation, else the structure itself): each resample
+    draws as many units as there are, with replacement, sums their moments (:func:`cv_moments`)
+    and takes its optimum (:func:`optimal_q`). The fits are not repeated: the interval is the
+    sampling uncertainty of the held-out errors over the strata, which is what decides q here.
+
+    Returns ``q`` (e, from all units), ``low``, ``high`` (the central ``settings.confidence``
+    interval, e), ``q_error`` (half its width), ``determined`` (width ≤
+    ``settings.max_interval``), ``cv``, ``n_units``, ``bootstrap``.
+    """
+    weights = settings.weights
+    _, dense = np.unique(units, return_inverse=True)
+    per_unit = np.zeros((dense.max() + 1, *moments.shape[1:]))
+    np.add.at(per_unit, dense, moments)
+    rng = np.random.default_rng(settings.seed)
+    draws = rng.integers(0, len(per_unit), size=(settings.bootstrap, len(per_unit)))
+    # A resample may hold no row of a block (never here: every structure has all three).
+    resampled = optimal_q(per_unit[draws].sum(axis=1), weights, settings.q_min, settings.q_max)
+    tail = (1 - settings.confidence) / 2
+    low, high = np.quantile(resampled, [tail, 1 - tail])
+    q = float(optimal_q(per_unit.sum(axis=0), weights, settings.q_min, settings.q_max))
+    return {"q": q, "low": float(low), "high": float(high), "q_error": float(high - low) / 2,
+            "confidence": settings.confidence, "determined": bool(high - low <= settings.max_interval),
+            "max_interval": settings.max_interval, "cv": settings.cv, "n_units": len(per_unit),
+            "bootstrap": settings.bootstrap}
 
 
 def _per_atom_energies(structures: Sequence[ReferenceStructure]) -> tuple[np.ndarray, np.ndarray]:
@@ -510,22 +616,38 @@ def spread(structures: Sequence[ReferenceStructure], q: np.ndarray) -> np.ndarra
     return 1000.0 * np.std(mean_ref[None, :] - t[:, None] * mean_c[None, :], axis=1)
 
 
-def charge_scan(
-    structures: Sequence[ReferenceStructure], settings: ScanSettings
-) -> pd.DataFrame:
-    """Every metric of :data:`COLUMNS` on the q grid of ``settings``: one row per q."""
+@dataclass(frozen=True)
+class ChargeScan:
+    """The scan's outcome.
+
+    Attributes:
+        table: every metric of :data:`COLUMNS`, one row per q of the grid.
+        learnability: the learnability optimum and its bootstrap interval
+            (:func:`learnability_interval`).
+    """
+
+    table: pd.DataFrame
+    learnability: dict[str, Any]
+
+
+def charge_scan(structures: Sequence[ReferenceStructure], settings: ScanSettings) -> ChargeScan:
+    """Every metric of :data:`COLUMNS` on the q grid of ``settings``, and the learnability
+    optimum with its interval."""
     q = settings.grid
     system = linear_system(structures, settings.basis, stress_intercept=settings.stress_intercept)
-    assignment = fold_assignment(len(structures), settings.folds, settings.seed)
-    return pd.concat(
+    assignment = assign_folds(structures, settings)
+    moments = cv_moments(system, assignment, settings.weights, settings.ridge)
+    units = assignment if settings.cv == "grouped" else np.arange(len(structures))
+    table = pd.concat(
         [
             pd.DataFrame({"q": q}),
             raw_residuals(structures, q),
-            learnability(system, q, assignment, settings.weights, settings.ridge),
+            learnability(moments, q, settings.weights),
             pd.DataFrame({"spread_mev_per_atom": spread(structures, q)}),
         ],
         axis=1,
     )
+    return ChargeScan(table, learnability_interval(moments, units, settings))
 
 
 def _square_as_quadratic(table: pd.DataFrame, column: str) -> np.polynomial.Polynomial:
