@@ -318,9 +318,12 @@ def plot_parity(frames: Sequence, variants: dict[str, tuple], path: str | os.Pat
 def plot_error_vs_q(grid: pd.DataFrame, scan: pd.DataFrame, q_eff: float | None,
                     path: str | os.PathLike) -> None:
     """Test force RMSE of the models fine-tuned at each q (``grid``: columns q,
-    force_rmse_mev_per_a) beside the training-free scan's CV score, q_eff marked."""
+    force_rmse_mev_per_a and its bootstrap interval force_rmse_mev_per_a_low, _high) beside the
+    training-free scan's CV score, q_eff marked."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
-    ax.plot(grid.q, grid.force_rmse_mev_per_a, "o-", color="C0", label="fine-tuned NNP: test force RMSE")
+    rmse = grid.force_rmse_mev_per_a
+    ax.errorbar(grid.q, rmse, yerr=[rmse - grid.force_rmse_mev_per_a_low, grid.force_rmse_mev_per_a_high - rmse],
+                fmt="o-", capsize=3, color="C0", label="fine-tuned NNP: test force RMSE (95 % bootstrap)")
     ax.set_xlabel("effective charge q (e)")
     ax.set_ylabel("test force RMSE (meV/Å)", color="C0")
     twin = ax.twinx()

@@ -56,6 +56,14 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _interval(row: pd.Series, column: str, bare: bool = False) -> str:
+    """The bootstrap interval of an RMSE column of a metrics row, as 'low–high', if it has one."""
+    if f"{column}_low" not in row.index:
+        return ""
+    span = f"{float(row[f'{column}_low']):.3g}–{float(row[f'{column}_high']):.3g}"
+    return span if bare else f"95 % bootstrap interval over the test structures {span}"
+
+
 def error_criteria(metrics: pd.DataFrame) -> list[Criterion]:
     """Test-split RMSEs of the final model: below the limits, the empirical potential's and the
     from-scratch model's."""
@@ -67,7 +75,8 @@ def error_criteria(metrics: pd.DataFrame) -> list[Criterion]:
         others = {name: _finite(overall.loc[name, column]) for name in (EMPIRICAL, SCRATCH)
                   if name in overall.index}
         out.append(Criterion("test errors", f"{column} ≤ {limit:g} {units[column]}", final,
-                             f"≤ {limit:g}", final is not None and final <= limit))
+                             f"≤ {limit:g}", final is not None and final <= limit,
+                             _interval(overall.loc[FINAL], column)))
         for name, value in others.items():
             out.append(Criterion("test errors", f"{column} below {name}", final,
                                  f"< {value:.4g}" if value is not None else "< (not measured)",
@@ -165,8 +174,9 @@ def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: 
         out.append(Criterion("effective charge", f"fine-tuned {what} error lowest near q_L/T", distance,
                              f"|q_best − q_L/T| ≤ {TRAINING_Q_TOLERANCE:g} e",
                              abs(distance) <= TRAINING_Q_TOLERANCE,
-                             f"lowest at q = {float(best.q):g} e ({float(best[column]):.4g}) on grid "
-                             f"{sorted(float(v) for v in grid.q)}"))
+                             f"lowest at q = {float(best.q):g} e; per q: " + ", ".join(
+                                 f"{float(r.q):g}: {float(r[column]):.3g} ({_interval(r, column, bare=True)})"
+                                 for _, r in grid.sort_values("q").iterrows())))
     grid_models = lt_models[lt_models.variant.str.startswith("finetune_q") & (lt_models.variant != FINAL)]
     errors = rms_errors(grid_models, amplitude)
     if len(errors) < 2:
