@@ -25,7 +25,8 @@ validate: setup
 
 # Every benchmark's table (CPU times with ratios against a baseline of the same run); the MACE
 # anchor comes from requirements-bench.txt. finetune_vs_scratch needs a finished campaign
-# (make run) and is skipped without one.
+# (make run) and finetune_recipe the validation campaign's DFT data and A-Train (make validate);
+# each is skipped without them.
 BENCHMARKS = nnp_throughput coulomb_ewald_vs_pme charge_scan fps dft_overhead sampling_overhead dry_run_paper_scale
 bench: setup
 	$(VENV)/bin/pip install -q -c constraints.txt -r requirements-bench.txt
@@ -33,6 +34,9 @@ bench: setup
 	if [ -f results/dft/dataset.db ]; then echo "== benchmarks/finetune_vs_scratch.py"; \
 		$(VENV)/bin/python benchmarks/finetune_vs_scratch.py; \
 	else echo "== benchmarks/finetune_vs_scratch.py skipped: no finished campaign (make run)"; fi
+	if [ -f validation/models/pretrain_q1.pt ] && [ -f validation/results/dft/dataset.db ]; then \
+		echo "== benchmarks/finetune_recipe.py"; $(VENV)/bin/python benchmarks/finetune_recipe.py; \
+	else echo "== benchmarks/finetune_recipe.py skipped: no validation campaign (make validate)"; fi
 
 report: run
 

@@ -18,3 +18,8 @@ def log_to_file(path: str | os.PathLike) -> logging.Logger:
         force=True,
     )
     return logging.getLogger("ionnp")
+
+
+def ns_per_day(steps: int, timestep_fs: float, seconds: float) -> float:
+    """Simulated nanoseconds per day of wall time: ``steps`` of ``timestep_fs`` (fs) in ``seconds``."""
+    return steps * timestep_fs * 1e-6 / (seconds / 86400.0) if seconds > 0 else float("inf")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from ase.optimize import FIRE
 
 from ionnp.chemistry import formula_units
 from ionnp.lammps.nnp import LammpsNNP, run_md
+from ionnp.logs import ns_per_day
 from ionnp.nnp.potential import NNPotential
 from ionnp.sampling.coordination import coordination_number
 
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 
 class _LeftTheData(Exception):
     """Raised inside an ASE observer to stop a run whose spread passed the threshold."""
+
+#: Steps between progress lines of the ASE NVE run.
+PROGRESS_EVERY = 500
 
 
 def _spread_mev_per_atom(atoms: Atoms) -> float:
@@ -104,6 +109,7 @@ def nve_drift(atoms: Atoms, temperature_k: float, timestep_fs: float, steps: int
     Stationary(atoms)
     dynamics = VelocityVerlet(atoms, timestep=timestep_fs * units.fs)
     rows = []
+    started = time.perf_counter()
 
     def record() -> None:
         n = len(atoms)
@@ -112,6 +118,9 @@ def nve_drift(atoms: Atoms, temperature_k: float, timestep_fs: float, steps: int
                          potential_ev_per_atom=atoms.get_potential_energy() / n,
                          temperature_k=atoms.get_temperature(),
                          spread_mev_per_atom=_spread_mev_per_atom(atoms)))
+        if dynamics.nsteps and dynamics.nsteps % PROGRESS_EVERY == 0:
+            log.info("NVE: step %d / %d, T %.0f K, %.3f ns/day", dynamics.nsteps, steps,
+                     rows[-1]["temperature_k"], ns_per_day(dynamics.nsteps, timestep_fs, time.perf_counter() - started))
         _check_spread(rows[-1]["spread_mev_per_atom"], max_spread_mev_per_atom, dynamics.nsteps, "NVE")
 
     dynamics.attach(record, interval=every)
@@ -138,9 +147,13 @@ def lammps_nve_drift(atoms: Atoms, model: str | os.PathLike | NNPotential, tempe
     start = atoms.copy()
     start.set_momenta(np.zeros((len(atoms), 3)))
     n = len(atoms)
+    started = time.perf_counter()
     thermo = run_md(start, model, steps, timestep_fs, ensemble="nve", temperature_k=2 * temperature_k,
                     thermo_every=every, seed=seed % 900_000_000 + 1,
                     max_energy_spread_ev=_per_structure(max_spread_mev_per_atom, n)).thermo
+    done = int(thermo.step.iloc[-1] - thermo.step.iloc[0])
+    log.info("NVE (LAMMPS): %d steps, %d atoms, %.3f ns/day", done, n,
+             ns_per_day(done, timestep_fs, time.perf_counter() - started))
     trace = pd.DataFrame({"step": thermo.step - thermo.step.iloc[0],
                           "time_ps": thermo.time_ps - thermo.time_ps.iloc[0],
                           "total_ev_per_atom": thermo.total_ev / n,
@@ -178,10 +191,13 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
                           f"compression at {pressure:g} GPa")
 
         dynamics.attach(record, interval=every)
+        started = time.perf_counter()
         try:
             dynamics.run(steps_per_pressure)
         except _LeftTheData:
             break
+        log.info("compression: %g GPa done, CV %.2f, %.3f ns/day", pressure, rows[-1]["cv"],
+                 ns_per_day(steps_per_pressure, timestep_fs, time.perf_counter() - started))
     return pd.DataFrame(rows)
 
 
@@ -198,6 +214,7 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
         md.create_velocities(temperature_k, seed % 900_000_000 + 1)
         cation, anion = ions(md.potential)
         for pressure in pressures_gpa:
+            started = time.perf_counter()
             try:
                 result = md.run(steps_per_pressure, timestep_fs, ensemble="npt", temperature_k=temperature_k,
                                 pressure_gpa=pressure, thermo_every=every, frames_every=every,
@@ -214,4 +231,6 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
                 log.warning("compression stopped at %g GPa, step %d: the model has left its "
                             "training data", pressure, result.stopped_at)
                 break
+            log.info("compression (LAMMPS): %g GPa done, CV %.2f, %.3f ns/day", pressure, rows[-1]["cv"],
+                     ns_per_day(steps_per_pressure, timestep_fs, time.perf_counter() - started))
     return pd.DataFrame(rows)

@@ -37,6 +37,7 @@ from ionnp.evaluate.eos import BirchMurnaghan
 from ionnp.lammps.box import GPA_TO_BAR
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.lammps.nnp import LammpsNNP
+from ionnp.logs import ns_per_day
 from ionnp.sampling.coordination import coordination_number
 from ionnp.sampling.potential import RigidIonPotential
 
@@ -133,7 +134,7 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
         lmp.command("unfix ramp")
         elapsed = time.perf_counter() - started
         log.info("%s: %g GPa done, step %d / %d, CV %.2f, %.2f ns/day", label, pressure, step, total,
-                 rows[-1]["cv"], step * settings.timestep_fs * 1e-6 / (elapsed / 86400.0))
+                 rows[-1]["cv"], ns_per_day(step, settings.timestep_fs, elapsed))
     return pd.DataFrame(rows), frames
 
 
