@@ -45,15 +45,19 @@ def choose(method: str | float, lt: Mapping[str, Any], dfpt: Mapping[str, Any],
     (e; None otherwise) and every estimator.
 
     Args:
-        method: ``charges.method``: ``"lt"``, ``"dfpt"``, a scan method
-            (:data:`ionnp.charges.scan.METHODS`) or a fixed charge (e).
+        method: ``charges.method``: ``"lt"``, ``"dfpt"``, ``"learnability"`` or a fixed
+            charge (e).
 
     Raises:
-        ValueError: an unknown method, or ``learnability`` while its interval is too wide.
+        ValueError: an unknown or biased method (:data:`BIASED`: recorded, never chosen), or
+            ``learnability`` while its interval is too wide.
     """
     found = estimators(lt, dfpt, scan, learnability)
     if isinstance(method, (int, float)) and not isinstance(method, bool):
         q_eff, q_error, name = float(method), None, "fixed"
+    elif method in BIASED:
+        raise ValueError(f"config key charges.method: {method!r} is biased (what a short-range model "
+                         f"absorbs, the DFT stress offset) and only recorded; use lt, dfpt or learnability")
     elif method == "learnability" and not found[method]["determined"]:
         e = found[method]
         raise ValueError(f"config key charges.method: the learnability optimum is undetermined "
