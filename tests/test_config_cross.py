@@ -22,6 +22,15 @@ def test_n_dft_above_n_pretrain_is_an_error():
         validate_config({"distill": {"n_pretrain": 50, "n_dft": 60}})
 
 
+def test_active_distillation_needs_rounds_and_members():
+    assert validate_config({"distill": {"method": "active"}})["distill"]["active"]["n_seed"] == 8
+    with pytest.raises(ConfigError, match=r"distill.active.n_seed: 8 leaves nothing of distill.n_dft = 8"):
+        validate_config({"distill": {"method": "active", "n_dft": 8}})
+    with pytest.raises(ConfigError, match=r"distill.active.ensemble_size: acquisition disagreement"):
+        validate_config({"distill": {"method": "active", "n_dft": 30,
+                                     "active": {"acquisition": "disagreement", "ensemble_size": 1}}})
+
+
 def test_eos_phases_must_be_prototypes():
     with pytest.raises(ConfigError, match=r"config key eos.phases: \['cscl'\] not in prototypes.phases"):
         validate_config({"prototypes": {"phases": ["wurtzite", "zincblende", "rocksalt", "hmgo"]},

@@ -137,6 +137,12 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
             f"config key distill.n_dft: {distill['n_dft']} exceeds distill.n_pretrain = "
             f"{distill['n_pretrain']}; DFT structures are chosen within the pretraining set"
         )
+    active = distill["active"]
+    if distill["method"] == "active" and active["n_seed"] >= distill["n_dft"]:
+        raise ConfigError(f"config key distill.active.n_seed: {active['n_seed']} leaves nothing of "
+                          f"distill.n_dft = {distill['n_dft']} to the active rounds")
+    if distill["method"] == "active" and active["acquisition"] == "disagreement" and active["ensemble_size"] < 2:
+        raise ConfigError("config key distill.active.ensemble_size: acquisition disagreement needs ≥ 2 members")
 
     dft = config["dft"]
     fractions = dft["split"]

@@ -113,6 +113,27 @@ def plot_coverage(pretrain_distances: np.ndarray, dft_distances: np.ndarray,
     plt.close(fig)
 
 
+def plot_active_curve(active: pd.DataFrame, baseline: pd.DataFrame | None,
+                      path: str | os.PathLike) -> None:
+    """Whole-pool energy and force RMSEs against the DFT set size: the active rounds and, if
+    measured, stratified FPS at the same sizes (tables of :mod:`ionnp.distill.active`)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
+    for ax, column, label in zip(axes, ("energy_rmse_mev_atom", "forces_rmse_mev_a"),
+                                 ("energy RMSE (meV/atom)", "force RMSE (meV/Å)")):
+        ax.plot(active.n_selected, active[column], "o-", label="active (worst predicted first)")
+        if baseline is not None:
+            ax.plot(baseline.n_selected, baseline[column], "s--", label="stratified FPS")
+        ax.set_xlabel("structures selected")
+        ax.set_ylabel(f"whole-pool {label}")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle("Active distillation: learning curves on the empirical labels of the pretraining set")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)
+
+
 def plot_lt(table: pd.DataFrame, result: dict, settings, path: str | os.PathLike) -> None:
     """L/T energy ratio r against 1/λ² at each k spacing, the quadratic fits and q² ± σ.
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ionnp.distill.fps import farthest_point_sampling, standardise
+from ionnp.distill.fps import coverage_distances, farthest_point_sampling, standardise
 
 
 def brute_force_fps(x, n):
@@ -52,3 +52,9 @@ def test_standardise():
     np.testing.assert_allclose(z[:, :2].mean(0), 0, atol=1e-12)
     np.testing.assert_allclose(z[:, :2].std(0), 1, atol=1e-12)
     assert np.all(z[:, 2] == 0)
+
+
+def test_coverage_distances_of_an_fps_order_are_its_maxmin_distances():
+    features = np.random.default_rng(3).normal(size=(80, 5))
+    picked = farthest_point_sampling(features, 12)
+    np.testing.assert_allclose(coverage_distances(features, picked.indices), picked.distances, rtol=1e-10)

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from ionnp.distill.features import structure_features
-from ionnp.distill.selection import allocate, select, select_stratified, shards, shortest_distance
+from ionnp.distill.selection import (
+    allocate,
+    select,
+    select_stratified,
+    shards,
+    shortest_distance,
+    strata,
+    within_caps,
+)
 from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.sampling.prototypes import build
 from reference import ZNO
@@ -92,3 +100,19 @@ def test_shortest_distance_equals_ase():
     atoms = build("rocksalt", ZNO)
     atoms.rattle(0.1, seed=4)
     assert shortest_distance(atoms) == pytest.approx(ase_neighbor_list("d", atoms, 4.0).min(), abs=1e-12)
+
+
+def test_caps_on_pressure_and_contacts_and_the_strata():
+    frames = []
+    for k, (pressure, rattle) in enumerate([(5.0, 0.0), (50.0, 0.0), (5.0, 0.6)]):
+        atoms = build("rocksalt", ZNO)
+        atoms.rattle(rattle, seed=1)
+        atoms.info.update(pressure_gpa=pressure, phase="rocksalt", run_temperature_k=600.0,
+                          run_pressure_gpa=10.0 * k)
+        frames.append(atoms)
+    contacts = [shortest_distance(a) for a in frames]
+    assert contacts[0] > 2.0 > 1.7 > contacts[2]   # 0.6 Å rattle brings a pair below 1.7 Å
+    assert within_caps(frames, 40.0, 1.7).tolist() == [True, False, False]
+    assert within_caps(frames, None, 1.7).tolist() == [True, True, False]
+    assert within_caps(frames, None, None).all()
+    assert strata(frames)[1] == ("rocksalt", 600.0, 10.0)

@@ -146,6 +146,30 @@ def test_distillation_covers_every_phase(campaign):
 
 
 @pytest.mark.slow
+def test_active_distillation_reruns_only_the_distillation(campaign, tmp_path):
+    """distill.method active on a copy of the finished campaign: only rule distill reruns; the
+    DFT set grows from its stratified seed round by round, with both learning curves."""
+    import shutil
+
+    copy = tmp_path / "campaign"
+    shutil.copytree(campaign, copy, symlinks=True)
+    active = {"distill": {"method": "active", "active": {"n_seed": 6, "rounds": 2, "epochs": 30}}}
+    planned = snakemake(copy, "-n", "results/distill/active_curve.png", config=active)
+    assert job_counts(planned.stdout) == {"distill": 1}
+    result = snakemake(copy, "results/distill/active_curve.png", config=active)
+    assert result.returncode == 0, result.stderr[-3000:]
+    curve = pd.read_csv(copy / "results/distill/active_curve.csv")
+    assert curve[curve.method == "active"].n_selected.tolist() == [6, 9, 12]
+    assert curve[curve.method == "stratified"].n_selected.tolist() == [6, 9, 12]
+    first = curve[(curve.method == "active") & (curve.n_selected == 6)].iloc[0]
+    seed = curve[(curve.method == "stratified") & (curve.n_selected == 6)].iloc[0]
+    assert first.energy_rmse_mev_atom == pytest.approx(seed.energy_rmse_mev_atom)  # same seed set
+    dft = pd.read_csv(copy / "results/distill/selection.csv").query("set == 'dft'")
+    assert dft["round"].tolist() == [0] * 6 + [1] * 3 + [2] * 3 and dft.pool_index.is_unique
+    assert (copy / "results/distill/active_curve.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
 def test_dft_dataset(campaign):
     from ionnp.frames import read_frames
 

@@ -36,6 +36,7 @@ from ionnp.train.transfer import (
     refit_energy_shift,
     scratch_model,
 )
+from empirical_labels import buckingham_labelled
 from reference import ZNO
 
 torch.set_num_threads(1)
@@ -67,19 +68,6 @@ def rattled_cells(n: int, repeat=(2, 2, 1), seed: int = 0) -> list[Atoms]:
         atoms.rattle(0.1, seed=seed * 1000 + k)
         frames.append(atoms)
     return frames
-
-
-def buckingham_labelled(frames: list[Atoms], potential: RigidIonPotential) -> list[Atoms]:
-    """Frames with the Buckingham-only labels of ionnp.sampling.label_frame (LAMMPS)."""
-    out = []
-    for atoms in frames:
-        labels = evaluate(atoms, potential, coulomb=False)
-        atoms = atoms.copy()
-        atoms.info.update(buck_energy=labels.energy, buck_stress=labels.stress)
-        atoms.arrays["buck_energies"] = labels.energies
-        atoms.arrays["buck_forces"] = labels.forces
-        out.append(atoms)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -92,6 +92,20 @@ def dft_shard_indices():
     return range(n_dft_shards(config))
 
 
+def active_distill_outputs():
+    """The learning curves of distill.method active (none for the other methods)."""
+    if config["distill"]["method"] != "active":
+        return {}
+    return {
+        "curve": "results/distill/active_curve.csv",
+        "curve_png": report(
+            "results/distill/active_curve.png",
+            caption="../report/active_curve.rst",
+            category="3. Distillation",
+        ),
+    }
+
+
 def dft_shard_files():
     """The DFT shards of the distilled set."""
     return expand("results/distill/dft_shard_{k}.db", k=dft_shard_indices())

@@ -1,4 +1,5 @@
-# Distillation: descriptors of every pool frame, then farthest-point sampling.
+# Distillation: descriptors of every pool frame, then FPS (plain or stratified) or active
+# distillation (distill.method).
 
 
 rule describe:
@@ -42,8 +43,12 @@ rule distill:
             caption="../report/coverage.rst",
             category="3. Distillation",
         ),
+        **active_distill_outputs(),
     params:
         distill=config["distill"],
+        model=config["model"],
+        elements=list(config["potential"]["charges"]),
+        seed=config["seed"],
     log:
         "logs/distill/distill.log",
     conda:

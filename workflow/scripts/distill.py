@@ -1,30 +1,46 @@
-"""Rule distill: FPS picks of the pretraining and DFT sets, written with their plots."""
+"""Rule distill: the pretraining and DFT sets (FPS, stratified or active), with their plots."""
 
 import _ionnp_path  # noqa: F401
 import numpy as np
 import pandas as pd
 
+from ionnp.distill.active import ActiveSettings, distill_active
 from ionnp.distill.fps import standardise
-from ionnp.distill.selection import select, select_stratified, shards, shortest_distance
+from ionnp.distill.selection import select, select_stratified, shards, strata, within_caps
 from ionnp.frames import read_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
-from ionnp.plots import plot_coverage, plot_distillation_map
+from ionnp.nnp.short_range import ModelSettings
+from ionnp.plots import plot_active_curve, plot_coverage, plot_distillation_map
+from ionnp.runtime import configure_torch
 
 log = log_to_file(snakemake.log[0])
+configure_torch(snakemake.threads)
 out, settings = snakemake.output, snakemake.params.distill
 pool = read_frames(snakemake.input.pool)
 for index, atoms in enumerate(pool):
     atoms.info["pool_index"] = index
 features = np.load(snakemake.input.features)
-if settings["method"] == "stratified":
-    strata = [(a.info["phase"], a.info["run_temperature_k"], a.info["run_pressure_gpa"]) for a in pool]
+rounds = None
+if settings["method"] in ("stratified", "active"):
     max_pressure, min_contact = settings["max_pressure_gpa"], settings["min_contact"]
-    eligible = np.array([(max_pressure is None or a.info["pressure_gpa"] <= max_pressure)
-                         and (min_contact is None or shortest_distance(a) >= min_contact) for a in pool])
-    log.info("stratified: %d of %d pool frames within the caps (P ≤ %s GPa, contacts ≥ %s Å)",
+    eligible = within_caps(pool, max_pressure, min_contact)
+    log.info("%s: %d of %d pool frames within the caps (P ≤ %s GPa, contacts ≥ %s Å)", settings["method"],
              eligible.sum(), len(pool), max_pressure, min_contact)
-    selection = select_stratified(features, strata, eligible, settings["n_pretrain"], settings["n_dft"])
+if settings["method"] == "active":
+    active = distill_active(pool, features, eligible, settings["n_pretrain"], settings["n_dft"],
+                            ActiveSettings.from_config(settings["active"]),
+                            ModelSettings.from_config(snakemake.params.model), snakemake.params.elements,
+                            seed=snakemake.params.seed, log=log.info)
+    selection, rounds = active.selection, active.rounds
+    with atomic_path(out.curve) as tmp:
+        curves = [active.curve.assign(method="active")]
+        if active.baseline is not None:
+            curves.append(active.baseline.assign(method="stratified"))
+        pd.concat(curves).to_csv(tmp, index=False)
+    plot_active_curve(active.curve, active.baseline, out.curve_png)
+elif settings["method"] == "stratified":
+    selection = select_stratified(features, strata(pool), eligible, settings["n_pretrain"], settings["n_dft"])
 else:
     selection = select(features, settings["n_pretrain"], settings["n_dft"])
 
@@ -40,6 +56,8 @@ table = pd.concat([
     pd.DataFrame({"set": "dft", "order": range(len(selection.dft.indices)),
                   "pool_index": selection.dft.indices, "maxmin_distance": selection.dft.distances}),
 ])
+if rounds is not None:
+    table["round"] = np.concatenate([np.full(len(selection.pretrain.indices), np.nan), rounds])
 table["phase"] = [pool[i].info["phase"] for i in table.pool_index]
 table["run_pressure_gpa"] = [pool[i].info["run_pressure_gpa"] for i in table.pool_index]
 table["cv"] = [pool[i].info["cv"] for i in table.pool_index]

@@ -64,3 +64,14 @@ def farthest_point_sampling(features: np.ndarray, n_select: int, chunk_size: int
             min_distance = np.full(n, np.inf)
         np.minimum(min_distance, squared_distances(x[pick], float(squared[pick])), out=min_distance)
     return FpsResult(indices, distances)
+
+
+def coverage_distances(features: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Distance of each row of ``order`` to the nearest earlier one (the first: to the mean),
+    for a selection made otherwise than by FPS; shape (len(order),)."""
+    picked = features[np.asarray(order)]
+    distances = np.empty(len(picked))
+    distances[0] = np.linalg.norm(picked[0] - features.mean(axis=0))
+    for k in range(1, len(picked)):
+        distances[k] = np.linalg.norm(picked[:k] - picked[k], axis=1).min()
+    return distances

@@ -11,6 +11,8 @@ also has empirical labels:
   inside each stratum FPS starts from its most typical frame; frames beyond the caps on the
   instantaneous virial pressure and on the shortest interatomic distance are not sent to DFT
   (the pretraining set keeps them: empirical labels are cheap and teach the repulsion).
+- ``active``: a stratified seed grown round by round with the frames a model trained on the
+  empirical labels predicts worst (:mod:`ionnp.distill.active`).
 """
 
 from __future__ import annotations
@@ -100,6 +102,19 @@ def select_stratified(features: np.ndarray, strata: Sequence[Hashable], eligible
         indices.append(members[picked.indices])
         distances.append(picked.distances)
     return Selection(pretrain, FpsResult(np.concatenate(indices), np.concatenate(distances)))
+
+
+def strata(frames: Sequence[Atoms]) -> list[tuple[str, float, float]]:
+    """(phase, T in K, P in GPa) of the sampling run of each pool frame."""
+    return [(a.info["phase"], a.info["run_temperature_k"], a.info["run_pressure_gpa"]) for a in frames]
+
+
+def within_caps(frames: Sequence[Atoms], max_pressure: float | None, min_contact: float | None) -> np.ndarray:
+    """Bool per frame: its virial pressure (``info['pressure_gpa']``) is ≤ ``max_pressure``
+    GPa and its shortest interatomic distance ≥ ``min_contact`` Å (None: no cap)."""
+    return np.array([(max_pressure is None or a.info["pressure_gpa"] <= max_pressure)
+                     and (min_contact is None or shortest_distance(a) >= min_contact) for a in frames],
+                    dtype=bool)
 
 
 def shortest_distance(atoms: Atoms, cutoff: float = 4.0) -> float:

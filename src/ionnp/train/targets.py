@@ -67,7 +67,7 @@ def pretrain_targets(atoms: Atoms, coulomb_unit: CoulombResult | None = None,
         raise KeyError(f"{atoms.get_chemical_formula()}: frame lacks A-Train labels {missing}")
     targets = Targets(
         energy=float(info["buck_energy"]),
-        forces=np.asarray(arrays["buck_forces"], dtype=float),
+        forces=np.array(arrays["buck_forces"], dtype=float),
         stress=np.asarray(info["buck_stress"], dtype=float).reshape(6),
         energies=np.asarray(arrays["buck_energies"], dtype=float),
     )
