@@ -25,8 +25,8 @@ validate: setup
 
 # Every benchmark's table (CPU times with ratios against a baseline of the same run); the MACE
 # anchor comes from requirements-bench.txt. finetune_vs_scratch needs a finished campaign
-# (make run) and finetune_recipe the validation campaign's DFT data and A-Train (make validate);
-# each is skipped without them.
+# (make run), finetune_recipe the validation campaign's DFT data and A-Train and
+# active_distillation its pool (make validate); each is skipped without them.
 BENCHMARKS = nnp_throughput coulomb_ewald_vs_pme charge_scan fps dft_overhead sampling_overhead dry_run_paper_scale
 bench: setup
 	$(VENV)/bin/pip install -q -c constraints.txt -r requirements-bench.txt
@@ -37,6 +37,9 @@ bench: setup
 	if [ -f validation/models/pretrain_q1.pt ] && [ -f validation/results/dft/dataset.db ]; then \
 		echo "== benchmarks/finetune_recipe.py"; $(VENV)/bin/python benchmarks/finetune_recipe.py; \
 	else echo "== benchmarks/finetune_recipe.py skipped: no validation campaign (make validate)"; fi
+	if [ -f validation/results/distill/features.npy ]; then \
+		echo "== benchmarks/active_distillation.py"; $(VENV)/bin/python benchmarks/active_distillation.py; \
+	else echo "== benchmarks/active_distillation.py skipped: no validation campaign (make validate)"; fi
 
 report: run
 

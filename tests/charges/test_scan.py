@@ -340,3 +340,22 @@ def test_groups_make_the_folds():
         group_assignment(["wz 0", "wz 0"])
     with pytest.raises(ValueError, match="charges.cv"):
         ScanSettings(PairBasis(ZNO.elements), cv="kfold")
+
+
+def test_finetune_weights_make_the_scan_loss_the_finetuning_loss(sheared_wurtzite):
+    """Σ_k w_k Δ_k² in the scan's units equals 10⁶ × the fine-tuning loss of the same errors
+    in eV units, hand-computed at the structure's volume per atom."""
+    from ase.units import GPa
+
+    from ionnp.train.settings import TrainingSettings
+
+    atoms = sheared_wurtzite
+    unit = CoulombResult(-50.0, np.zeros((8, 3)), np.zeros(6))
+    reference = ReferenceStructure(atoms, "wurtzite", 0.0, np.zeros((8, 3)), np.zeros(6), unit)
+    training = TrainingSettings.finetuning()
+    weights = ScanSettings(BASIS).with_finetune_weights(training, [reference, reference]).weights
+    d_energy, d_force, d_stress = 3.0, 40.0, 0.5            # meV/atom, meV/Å, GPa
+    volume_per_atom = atoms.get_volume() / len(atoms)
+    finetune_loss = (0.2 * (d_energy * 1e-3) ** 2 + 0.4 * (d_force * 1e-3) ** 2
+                     + 0.4 * (d_stress * GPa * volume_per_atom) ** 2)
+    assert weights @ np.array([d_energy, d_force, d_stress]) ** 2 == pytest.approx(1e6 * finetune_loss)

@@ -113,6 +113,7 @@ rule charge_scan:
         learnability="results/charges/scan_learnability.json",
     params:
         scan=charge_scan_settings(),
+        finetune=scan_finetune_settings(),
         charges=config["potential"]["charges"],
         seed=config["seed"],
     log:

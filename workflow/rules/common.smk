@@ -2,6 +2,14 @@
 import os
 
 
+def scan_finetune_settings():
+    """training.finetune where the scan takes its loss weights (charges.loss_weights: finetune),
+    else nothing: the scan reruns for a new fine-tuning recipe only if it reads it."""
+    if config["charges"]["loss_weights"] != "finetune":
+        return {}
+    return config["training"]["finetune"]
+
+
 def lt_volume_phase():
     """The phase whose DFT equation of state sets the frozen modulations' lattice constant:
     zinc blende where computed, else wurtzite (same volume per formula unit to ~1 %)."""
@@ -35,6 +43,14 @@ def prototype_params():
         "supercell": section["supercell"],
         "force_tolerance": section["force_tolerance"],
     }
+
+
+def scan_finetune_settings():
+    """training.finetune where the scan takes its loss weights (charges.loss_weights: finetune),
+    else nothing: the scan reruns for a new fine-tuning recipe only if it reads it."""
+    if config["charges"]["loss_weights"] != "finetune":
+        return {}
+    return config["training"]["finetune"]
 
 
 def lt_volume_phase():
@@ -138,8 +154,17 @@ def charge_scan_settings():
     charge_scan_plot), the choice (method: rule q_eff), the modulations (lt) or DFPT reruns
     only what reads them."""
     keys = ("q_min", "q_max", "q_step", "cv", "folds", "bootstrap", "confidence", "max_interval",
-            "energy_weight", "force_weight", "stress_weight", "ridge", "stress_intercept", "basis")
+            "loss_weights", "energy_weight", "force_weight", "stress_weight", "ridge", "stress_intercept",
+            "basis")
     return {key: config["charges"][key] for key in keys}
+
+
+def scan_finetune_settings():
+    """training.finetune where the scan takes its loss weights (charges.loss_weights: finetune),
+    else nothing: the scan reruns for a new fine-tuning recipe only if it reads it."""
+    if config["charges"]["loss_weights"] != "finetune":
+        return {}
+    return config["training"]["finetune"]
 
 
 def lt_volume_phase():

@@ -11,6 +11,7 @@ from ionnp.chemistry import Chemistry, check_chemistry
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
+from ionnp.train.settings import TrainingSettings
 
 log = log_to_file(snakemake.log[0])
 chemistry = Chemistry.from_charges(snakemake.params.charges)
@@ -22,6 +23,11 @@ unit = read_results(snakemake.input.coulomb)
 # q is a hyper-parameter: judge it on train + valid, never on the test split.
 chosen = [(a, c) for a, c in zip(frames, unit) if a.info["split"] != "test"]
 structures = [ReferenceStructure.from_atoms(a, c) for a, c in chosen]
+if snakemake.params.scan["loss_weights"] == "finetune":
+    settings = settings.with_finetune_weights(
+        TrainingSettings.from_config(snakemake.params.finetune, finetune=True), structures)
+log.info("weights per (meV/atom)², (meV/Å)², GPa²: %.4g, %.4g, %.4g (%s)", *settings.weights,
+         snakemake.params.scan["loss_weights"])
 scan = charge_scan(structures, settings)
 with atomic_path(snakemake.output.table) as tmp:
     scan.table.to_csv(tmp, index=False, float_format="%.6g")

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -63,6 +63,7 @@ from vesin import NeighborList
 
 from ionnp.charges.coulomb import CoulombResult
 from ionnp.frames import stratum
+from ionnp.train.settings import TrainingSettings
 from ionnp.voigt import VOIGT
 
 #: Row blocks of the design matrix, in this order (index = block id).
@@ -316,6 +317,19 @@ class ScanSettings:
         fields = {key: value for key, value in section.items() if key in cls.__dataclass_fields__}
         fields["basis"] = PairBasis(tuple(elements), **dict(section.get("basis", {})))
         return cls(**fields)
+
+    def with_finetune_weights(self, training: TrainingSettings,
+                              structures: Sequence[ReferenceStructure]) -> ScanSettings:
+        """These settings with the fine-tuning loss's weights (``charges.loss_weights:
+        finetune``), so that the scan judges q by the loss the NNP is fine-tuned on.
+
+        Fine-tuning weighs w_E (ΔE/N)² + w_F ΔF² + w_σ (Δσ V/N)² in eV units; in the scan's
+        units (meV/atom, meV/Å, GPa) and scaled by 10⁶ that is w_E, w_F and
+        w_σ (GPa · V/N)² · 10⁶, V/N the root-mean-square volume per atom of ``structures`` (Å³).
+        """
+        volume = float(np.sqrt(np.mean([(s.atoms.get_volume() / len(s.atoms)) ** 2 for s in structures])))
+        return replace(self, energy_weight=training.energy_weight, force_weight=training.forces_weight,
+                       stress_weight=training.stress_weight * (GPa * volume) ** 2 * 1e6)
 
     @property
     def grid(self) -> np.ndarray:
