@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from ase import Atoms
 
-from ionnp.distill.fps import FpsResult, coverage_distances, standardise
+from ionnp.distill.fps import FpsResult, coverage_distances, farthest_point_sampling, standardise
 from ionnp.distill.selection import Selection, select_stratified, strata
 from ionnp.nnp.graph import Graph
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
@@ -136,19 +136,7 @@ def pick_batch(score: np.ndarray, features: np.ndarray, size: int) -> np.ndarray
     if not 0 < size <= len(score):
         raise ValueError(f"cannot pick {size} of {len(score)} candidates")
     worst = np.argsort(-score, kind="stable")[:min(2 * size, len(score))]
-    order = worst[1:]
-    if size == 1 or not len(order):
-        return worst[:1]
-    # FPS seeded by the worst: distances to it first, then max-min over the rest.
-    x = features[worst]
-    min_distance = np.linalg.norm(x - x[0], axis=1)
-    picks = [0]
-    for _ in range(size - 1):
-        min_distance[picks] = -np.inf
-        pick = int(np.argmax(min_distance))
-        picks.append(pick)
-        min_distance = np.minimum(min_distance, np.linalg.norm(x - x[pick], axis=1))
-    return worst[picks]
+    return worst[farthest_point_sampling(features[worst], size, first=0).indices]
 
 
 def batch_sizes(total: int, rounds: int) -> list[int]:

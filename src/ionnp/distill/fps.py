@@ -31,11 +31,11 @@ def standardise(features: np.ndarray) -> np.ndarray:
 
 
 def farthest_point_sampling(features: np.ndarray, n_select: int, chunk_size: int = 65536, *,
-                            central_first: bool = False) -> FpsResult:
+                            central_first: bool = False, first: int | None = None) -> FpsResult:
     """Pick ``n_select`` rows of ``features`` (shape (n, d)) by exact FPS (Euclidean).
 
     The first pick is the row farthest from the mean, or with ``central_first`` the row nearest
-    to it (a typical member first: what a small budget per stratum wants).
+    to it (a typical member first: what a small budget per stratum wants), or row ``first``.
 
     Raises:
         ValueError: ``n_select`` exceeds the number of rows.
@@ -58,7 +58,10 @@ def farthest_point_sampling(features: np.ndarray, n_select: int, chunk_size: int
     indices = np.empty(n_select, dtype=np.int64)
     distances = np.empty(n_select)
     for k in range(n_select):
-        pick = int(np.argmin(min_distance) if k == 0 and central_first else np.argmax(min_distance))
+        if k == 0 and first is not None:
+            pick = first
+        else:
+            pick = int(np.argmin(min_distance) if k == 0 and central_first else np.argmax(min_distance))
         indices[k], distances[k] = pick, np.sqrt(min_distance[pick])
         if k == 0:
             min_distance = np.full(n, np.inf)
