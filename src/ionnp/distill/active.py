@@ -261,25 +261,23 @@ def distill_active(pool: Sequence[Atoms], features: np.ndarray, eligible: np.nda
     selection = Selection(first.pretrain, FpsResult(dft, coverage_distances(scaled, dft)))
     curve = None
     if settings.baseline:
-        rows = []
-        for n in result.curve.n_selected:
-            fps = select_stratified(features, labels, eligible, n_pretrain, int(n)).dft.indices
-            rows.append({"n_selected": int(n), **pool_errors(trainer([samples[position[int(i)]] for i in fps]),
-                                                              samples)})
-            log(f"stratified FPS, {n} selected: whole-pool RMSE {rows[-1]['energy_rmse_mev_atom']:.1f} "
-                f"meV/atom, {rows[-1]['forces_rmse_mev_a']:.0f} meV/Å")
-        curve = pd.DataFrame(rows)
+        picks = [[position[int(i)] for i in select_stratified(features, labels, eligible, n_pretrain, int(n)).dft.indices]
+                 for n in result.curve.n_selected]
+        curve = learning_curve(samples, picks, trainer, log=lambda line: log(f"stratified FPS, {line}"))
     return ActiveDistillation(selection, result.rounds, result.curve, curve)
 
 
-def learning_curve(samples: Sequence[Sample], order: Sequence[int], sizes: Sequence[int],
-                   trainer: Trainer) -> pd.DataFrame:
-    """Whole-pool errors of the models trained on the first n of ``order``, for n in ``sizes``
-    (the baseline curve of another selection, e.g. FPS, at the active rounds' sizes)."""
+def learning_curve(samples: Sequence[Sample], selections: Sequence[Sequence[int]], trainer: Trainer, *,
+                   log: Callable[[str], None] = print) -> pd.DataFrame:
+    """Whole-pool errors over ``samples`` of the models ``trainer`` makes from each of
+    ``selections`` (indices into ``samples``): another method's curve at the active rounds'
+    sizes. Columns n_selected, energy_rmse_mev_atom, forces_rmse_mev_a."""
     rows = []
-    for round_, n in enumerate(sizes):
-        members = trainer([samples[i] for i in order[:n]])
-        rows.append({"round": round_, "n_selected": n, **pool_errors(members, samples)})
+    for selection in selections:
+        rows.append({"n_selected": len(selection),
+                     **pool_errors(trainer([samples[i] for i in selection]), samples)})
+        log(f"{len(selection)} selected: whole-pool RMSE {rows[-1]['energy_rmse_mev_atom']:.1f} meV/atom, "
+            f"{rows[-1]['forces_rmse_mev_a']:.0f} meV/Å")
     return pd.DataFrame(rows)
 
 
