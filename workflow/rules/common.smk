@@ -122,6 +122,14 @@ def active_distill_outputs():
     }
 
 
+def active_distill_proxy():
+    """What the proxy models of distill.method active are built from (model, elements, seed);
+    nothing for the other methods, so that a new model or seed does not redo their selection."""
+    if config["distill"]["method"] != "active":
+        return {}
+    return {"model": config["model"], "elements": list(config["potential"]["charges"]), "seed": config["seed"]}
+
+
 def dft_shard_files():
     """The DFT shards of the distilled set."""
     return expand("results/distill/dft_shard_{k}.db", k=dft_shard_indices())

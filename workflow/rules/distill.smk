@@ -46,9 +46,7 @@ rule distill:
         **active_distill_outputs(),
     params:
         distill=config["distill"],
-        model=config["model"],
-        elements=list(config["potential"]["charges"]),
-        seed=config["seed"],
+        proxy=active_distill_proxy(),
     log:
         "logs/distill/distill.log",
     conda:

@@ -16,7 +16,7 @@ from ionnp.runtime import configure_torch
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)
-out, settings = snakemake.output, snakemake.params.distill
+out, settings, proxy = snakemake.output, snakemake.params.distill, snakemake.params.proxy
 pool = read_frames(snakemake.input.pool)
 for index, atoms in enumerate(pool):
     atoms.info["pool_index"] = index
@@ -30,8 +30,8 @@ if settings["method"] in ("stratified", "active"):
 if settings["method"] == "active":
     active = distill_active(pool, features, eligible, settings["n_pretrain"], settings["n_dft"],
                             ActiveSettings.from_config(settings["active"]),
-                            ModelSettings.from_config(snakemake.params.model), snakemake.params.elements,
-                            seed=snakemake.params.seed, log=log.info)
+                            ModelSettings.from_config(proxy["model"]), proxy["elements"], seed=proxy["seed"],
+                            log=log.info)
     selection, rounds = active.selection, active.rounds
     with atomic_path(out.curve) as tmp:
         curves = [active.curve.assign(method="active")]
