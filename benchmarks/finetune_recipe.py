@@ -1,9 +1,10 @@
-"""Which fine-tuning recipe? Learning rate × frozen layers × energy weight, against scratch,
-measured on a campaign's DFT data.
+"""Which fine-tuning recipe? Learning rate × frozen layers × energy weight × shrink and perturb,
+against scratch, measured on a campaign's DFT data.
 
     python benchmarks/finetune_recipe.py [--campaign validation] [--config config/validation.yaml]
                                          [--q 1] [--learning-rates 1e-4 3e-4 1e-3 3e-3]
-                                         [--energy-weights W ...] [--scratch] [--seeds 1]
+                                         [--energy-weights W ...] [--shrink-perturb S,P ...]
+                                         [--scratch] [--seeds 1]
                                          [--epochs N] [--early-stopping N] [--processes 1]
 
 Reads a campaign whose DFT data and A-Train exist (``results/dft/dataset.db`` with its split,
@@ -11,8 +12,10 @@ Reads a campaign whose DFT data and A-Train exist (``results/dft/dataset.db`` wi
 when q is the campaign's q_eff; the config as the campaign ran
 it, merged over config/config.yaml) and trains one ensemble member (one thread) per recipe and
 seed: each learning rate of ``--learning-rates`` × each energy-loss weight of
-``--energy-weights`` (default: the configured one), from the A-Train with the layers frozen as
-configured and with every layer trainable, and with ``--scratch`` also from fresh weights;
+``--energy-weights`` (default: the configured one) × each start of ``--shrink-perturb`` (the
+A-Train weights as shrink·θ + perturb·θ_fresh; default: the configured pair), from the A-Train
+with the layers frozen as configured and with every layer trainable, and with ``--scratch``
+also from fresh weights;
 everything else (epochs and early stopping unless given, the other loss weights, batch size,
 the ReduceLROnPlateau schedule) as ``training.finetune`` says. Seeds differ in shuffling (and in
 the initial weights from scratch); member variance is large on ~50 structures, so compare means
@@ -76,16 +79,22 @@ def _train(job: tuple[str, TrainingSettings]) -> dict:
                                    charge=_DATA["q"], charge_signs=pretrained.charge_signs)
     best = history.loc[history.valid_loss.idxmin()]
     row = {"start": start, "lr": settings.learning_rate, "energy_weight": settings.energy_weight,
-           "frozen": ",".join(map(str, settings.freeze)) or "none", "seed": settings.seed}
+           "frozen": ",".join(map(str, settings.freeze)) or "none",
+           "shrink_perturb": _pair(settings.shrink, settings.perturb), "seed": settings.seed}
     row |= {f"valid_{m}": best[f"valid_{m}"] for m in METRICS}
     row |= {f"train_{m}": best[f"train_{m}"] for m in METRICS}
     row |= {"best_epoch": int(best.epoch), "last_epoch": int(history.epoch.max()),
             "seconds": time.perf_counter() - begin}
     print(f"  {start}, lr {row['lr']:g}, E weight {row['energy_weight']:g}, frozen {row['frozen']}, "
+          f"shrink,perturb {row['shrink_perturb']}, "
           f"seed {row['seed']}: valid E {row['valid_energy_rmse_mev_atom']:.1f} meV/atom, "
           f"F {row['valid_forces_rmse_mev_a']:.0f} meV/Å, σ {row['valid_stress_rmse_gpa']:.2f} GPa "
           f"(best epoch {row['best_epoch']})", flush=True)
     return row
+
+
+def _pair(shrink: float, perturb: float) -> str:
+    return f"{shrink:g},{perturb:g}"
 
 
 def main() -> None:
@@ -98,6 +107,8 @@ def main() -> None:
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3, 3e-3])
     parser.add_argument("--energy-weights", type=float, nargs="+", default=None,
                         help="energy-loss weights; default: training.finetune's")
+    parser.add_argument("--shrink-perturb", nargs="+", default=None, metavar="S,P",
+                        help="A-Train starts shrink·θ + perturb·θ_fresh; default: training.finetune's")
     parser.add_argument("--scratch", action="store_true", help="also train from fresh weights")
     parser.add_argument("--seeds", type=int, default=1, help="members per recipe (seeds 0..N-1)")
     parser.add_argument("--epochs", type=int, default=None)
@@ -121,18 +132,23 @@ def main() -> None:
     print(f"q = {q:g} e; {len(_DATA['train'])} train, {len(_DATA['valid'])} valid structures; up to "
           f"{configured.epochs} epochs (early stopping {configured.early_stopping}); configured: "
           f"lr {configured.learning_rate:g}, E weight {configured.energy_weight:g}, "
-          f"freeze {list(configured.freeze)}; {args.seeds} seed(s) per recipe", flush=True)
+          f"freeze {list(configured.freeze)}, shrink,perturb "
+          f"{_pair(configured.shrink, configured.perturb)}; {args.seeds} seed(s) per recipe", flush=True)
 
     weights = args.energy_weights or [configured.energy_weight]
-    recipes = [("A-Train", lr, freeze, w) for freeze in dict.fromkeys((configured.freeze, ()))
-               for lr in args.learning_rates for w in weights]
+    starts = ([tuple(float(x) for x in pair.split(",")) for pair in args.shrink_perturb]
+              if args.shrink_perturb else [(configured.shrink, configured.perturb)])
+    recipes = [("A-Train", lr, freeze, w, sp) for freeze in dict.fromkeys((configured.freeze, ()))
+               for lr in args.learning_rates for w in weights for sp in starts]
     if args.scratch:
-        recipes += [("scratch", lr, (), w) for lr in args.learning_rates for w in weights]
-    configured_recipe = ("A-Train", configured.learning_rate, configured.freeze, configured.energy_weight)
+        recipes += [("scratch", lr, (), w, (1.0, 0.0)) for lr in args.learning_rates for w in weights]
+    configured_recipe = ("A-Train", configured.learning_rate, configured.freeze, configured.energy_weight,
+                         (configured.shrink, configured.perturb))
     if configured_recipe not in recipes:
         recipes.insert(0, configured_recipe)
-    jobs = [(start, replace(configured, learning_rate=lr, freeze=freeze, energy_weight=w, seed=seed))
-            for start, lr, freeze, w in recipes for seed in range(args.seeds)]
+    jobs = [(start, replace(configured, learning_rate=lr, freeze=freeze, energy_weight=w,
+                            shrink=sp[0], perturb=sp[1], seed=seed))
+            for start, lr, freeze, w, sp in recipes for seed in range(args.seeds)]
     if args.processes > 1:
         with Pool(args.processes, initializer=_load, initargs=(args.campaign, q, model)) as pool:
             rows = pool.map(_train, jobs, chunksize=1)
@@ -140,11 +156,12 @@ def main() -> None:
         rows = [_train(job) for job in jobs]
 
     members = pd.DataFrame(rows)
-    keys = ["start", "lr", "energy_weight", "frozen"]
+    keys = ["start", "lr", "energy_weight", "frozen", "shrink_perturb"]
     table = members.drop(columns="seed").groupby(keys, sort=False).mean().reset_index()
-    start, lr, freeze, w = configured_recipe
+    start, lr, freeze, w, sp = configured_recipe
     baseline = table[(table.start == start) & (table.lr == lr) & (table.energy_weight == w)
-                     & (table.frozen == (",".join(map(str, freeze)) or "none"))].iloc[0]
+                     & (table.frozen == (",".join(map(str, freeze)) or "none"))
+                     & (table.shrink_perturb == _pair(*sp))].iloc[0]
     for m, short in zip(METRICS, ("E", "F", "stress")):
         table[f"{short}_vs_configured"] = table[f"valid_{m}"] / baseline[f"valid_{m}"]
     print()

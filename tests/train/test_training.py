@@ -33,6 +33,7 @@ from ionnp.train.targets import (
 from ionnp.train.transfer import (
     finetune_model,
     freeze_layers,
+    shrink_perturb,
     refit_energy_shift,
     scratch_model,
 )
@@ -302,6 +303,34 @@ def test_freeze_layers_by_index(small_samples):
                      "networks.1.2.weight", "networks.1.2.bias"]
     with pytest.raises(ValueError, match="freeze"):
         TrainingSettings(freeze=("middle",))
+
+
+def test_shrink_perturb_mixes_the_start_with_a_fresh_initialisation(small_samples):
+    pretrained = scratch_model(ELEMENTS, TINY, small_samples, seed=0)
+    torch.manual_seed(11)  # the fresh layers, drawn in the order of the model's Linear layers
+    fresh = [torch.nn.Linear(layer.in_features, layer.out_features)
+             for e in range(len(ELEMENTS)) for layer in pretrained.linear_layers(e)]
+    torch.manual_seed(3)
+    outside = torch.rand(())  # the caller's random stream continues as if nothing was drawn
+    torch.manual_seed(3)
+    model = finetune_model(pretrained, small_samples, shrink=0.4, perturb=0.1, seed=11)
+    assert torch.rand(()) == outside
+    moved = [layer for e in range(len(ELEMENTS)) for layer in model.linear_layers(e)]
+    start = [layer for e in range(len(ELEMENTS)) for layer in pretrained.linear_layers(e)]
+    for new, old, noise in zip(moved, start, fresh, strict=True):
+        torch.testing.assert_close(new.weight, 0.4 * old.weight + 0.1 * noise.weight)
+        torch.testing.assert_close(new.bias, 0.4 * old.bias + 0.1 * noise.bias)
+    for name in ("feature_mean", "feature_std", "energy_scale", "core_cutoff"):
+        assert torch.equal(getattr(model, name), getattr(pretrained, name)), name
+    # the energy shift is refitted to the samples after the weights moved
+    predicted = np.array([p.energy for p in model.predict_many([_atoms_of(s) for s in small_samples])])
+    target = np.array([s.targets.energy for s in small_samples])
+    assert abs(np.mean(predicted - target)) < 1e-6
+    kept = finetune_model(pretrained, small_samples)
+    for a, b in zip(kept.parameters(), pretrained.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="shrink"):
+        TrainingSettings(shrink=0.0)
 
 
 def test_settings_from_config():

@@ -35,11 +35,12 @@ def train_ensemble(
 ) -> tuple[NNPotential, list[pd.DataFrame]]:
     """Train ``model_settings.ensemble_size`` members; return the potential and histories.
 
-    Member k starts from ``pretrained.members[k mod K']`` (fine-tuning: weights kept, energy
-    shift refitted, ``settings.freeze`` applied) or, without ``pretrained``, from a fresh
-    model seeded ``settings.seed + k`` (freezing is then ignored: random layers are not worth
-    keeping). Shuffling of member k is seeded by ``settings.seed + k`` as well. Checkpoints go
-    to ``checkpoint_dir/member_{k}.pt``.
+    Member k starts from ``pretrained.members[k mod K']`` (fine-tuning: weights kept, or shrunk
+    and perturbed as ``settings.shrink``/``perturb`` say, energy shift refitted,
+    ``settings.freeze`` applied) or, without ``pretrained``, from a fresh model seeded
+    ``settings.seed + k`` (freezing is then ignored: random layers are not worth keeping).
+    Shuffling of member k is seeded by ``settings.seed + k`` as well. Checkpoints go to
+    ``checkpoint_dir/member_{k}.pt``.
     """
     members, histories = [], []
     if pretrained is None and settings.freeze:
@@ -48,7 +49,9 @@ def train_ensemble(
     for k in range(model_settings.ensemble_size):
         member_settings = replace(settings, seed=settings.seed + k)
         if pretrained is not None:
-            model = finetune_model(pretrained.members[k % len(pretrained.members)], train_set)
+            model = finetune_model(pretrained.members[k % len(pretrained.members)], train_set,
+                                   shrink=settings.shrink, perturb=settings.perturb,
+                                   seed=member_settings.seed)
         else:
             model = scratch_model(elements, model_settings, train_set, seed=member_settings.seed)
         checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"member_{k}.pt"

@@ -27,6 +27,8 @@ class TrainingSettings:
         freeze: layers of every element network kept fixed: "first", "last" or indices of
             the Linear layers (0 = input layer).
         max_grad_norm: gradient clipping (None: none).
+        shrink, perturb: a fine-tuning start's weights become shrink·θ + perturb·θ_fresh
+            (:func:`ionnp.train.transfer.shrink_perturb`; 1 and 0: as pretrained).
         seed: initialisation (member k of an ensemble uses seed + k), split and shuffling.
     """
 
@@ -45,6 +47,8 @@ class TrainingSettings:
     valid_fraction: float = 0.1
     freeze: tuple[str | int, ...] = ()
     max_grad_norm: float | None = None
+    shrink: float = 1.0
+    perturb: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -54,6 +58,8 @@ class TrainingSettings:
                 raise ValueError(f"freeze: {layer!r} is neither an index nor one of {sorted(LAYER_NAMES)}")
         if self.batch_size < 1 or self.epochs < 0:
             raise ValueError("batch_size must be ≥ 1 and epochs ≥ 0")
+        if not 0.0 < self.shrink <= 1.0 or self.perturb < 0.0:
+            raise ValueError(f"shrink must be in (0, 1] and perturb ≥ 0, not {self.shrink}, {self.perturb}")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], *, finetune: bool = False) -> TrainingSettings:

@@ -1,5 +1,5 @@
 """Models to train: fresh and normalised, or transferred from a pretrained member (weights and
-normalisation kept, energy shift refitted, layers frozen)."""
+normalisation kept, optionally shrunk and perturbed, energy shift refitted, layers frozen)."""
 
 from __future__ import annotations
 
@@ -62,14 +62,43 @@ def refit_energy_shift(model: ShortRangeModel, samples: Sequence[Sample], *,
     return delta
 
 
-def finetune_model(pretrained: ShortRangeModel, samples: Sequence[Sample]) -> ShortRangeModel:
-    """A copy of ``pretrained`` (weights and feature normalisation kept) with its energy
-    shift refitted to ``samples``; freezing follows the training settings in :func:`train`."""
+@torch.no_grad()
+def shrink_perturb(model: ShortRangeModel, shrink: float, perturb: float, *, seed: int = 0) -> None:
+    """θ ← shrink·θ + perturb·θ_fresh for every weight and bias of the element networks.
+
+    θ_fresh is a fresh initialisation of the same layers (PyTorch's default, seeded by
+    ``seed``). Shrinking a warm start and adding a little fresh noise restores the
+    trainability and generalisation that a network fitted to another target loses (Ash &
+    Adams, "On warm-starting neural network training", NeurIPS 2020); (1, 0) keeps the
+    pretrained weights as they are. Normalisation, energy shift/scale and core repulsion are
+    not touched.
+    """
+    if shrink == 1.0 and perturb == 0.0:
+        return
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        for element in range(len(model.elements)):
+            for layer in model.linear_layers(element):
+                fresh = torch.nn.Linear(layer.in_features, layer.out_features,
+                                        dtype=layer.weight.dtype)
+                layer.weight.mul_(shrink).add_(perturb * fresh.weight)
+                layer.bias.mul_(shrink).add_(perturb * fresh.bias)
+    finally:
+        torch.random.set_rng_state(generator_state)
+
+
+def finetune_model(pretrained: ShortRangeModel, samples: Sequence[Sample], *,
+                   shrink: float = 1.0, perturb: float = 0.0, seed: int = 0) -> ShortRangeModel:
+    """A copy of ``pretrained`` (feature normalisation kept; weights shrunk and perturbed by
+    :func:`shrink_perturb`, kept as they are by default) with its energy shift refitted to
+    ``samples``; freezing follows the training settings in :func:`train`."""
     model = copy.deepcopy(pretrained)
     for p in model.parameters():
         p.requires_grad_(True)
+    shrink_perturb(model, shrink, perturb, seed=seed)
     refit_energy_shift(model, samples)
     return model
 
 
-__all__ = ["finetune_model", "freeze_layers", "refit_energy_shift", "scratch_model"]
+__all__ = ["finetune_model", "freeze_layers", "refit_energy_shift", "scratch_model", "shrink_perturb"]
