@@ -2,20 +2,6 @@
 import os
 
 
-def scan_finetune_settings():
-    """training.finetune where the scan takes its loss weights (charges.loss_weights: finetune),
-    else nothing: the scan reruns for a new fine-tuning recipe only if it reads it."""
-    if config["charges"]["loss_weights"] != "finetune":
-        return {}
-    return config["training"]["finetune"]
-
-
-def lt_volume_phase():
-    """The phase whose DFT equation of state sets the frozen modulations' lattice constant:
-    zinc blende where computed, else wurtzite (same volume per formula unit to ~1 %)."""
-    return "zincblende" if "zincblende" in config["eos"]["phases"] else "wurtzite"
-
-
 wildcard_constraints:
     phase="|".join(config["prototypes"]["phases"]),
     p=r"-?\d+(\.\d+)?",
@@ -43,20 +29,6 @@ def prototype_params():
         "supercell": section["supercell"],
         "force_tolerance": section["force_tolerance"],
     }
-
-
-def scan_finetune_settings():
-    """training.finetune where the scan takes its loss weights (charges.loss_weights: finetune),
-    else nothing: the scan reruns for a new fine-tuning recipe only if it reads it."""
-    if config["charges"]["loss_weights"] != "finetune":
-        return {}
-    return config["training"]["finetune"]
-
-
-def lt_volume_phase():
-    """The phase whose DFT equation of state sets the frozen modulations' lattice constant:
-    zinc blende where computed, else wurtzite (same volume per formula unit to ~1 %)."""
-    return "zincblende" if "zincblende" in config["eos"]["phases"] else "wurtzite"
 
 
 wildcard_constraints:
@@ -168,11 +140,14 @@ def charge_scan_settings():
 
 
 def scan_finetune_settings():
-    """training.finetune where the scan takes its loss weights (charges.loss_weights: finetune),
-    else nothing: the scan reruns for a new fine-tuning recipe only if it reads it."""
+    """The loss weights of training.finetune where the scan takes them (charges.loss_weights:
+    finetune), else nothing: the scan reruns for new fine-tuning weights, not for the rest of
+    the recipe (epochs, learning rate, start)."""
     if config["charges"]["loss_weights"] != "finetune":
         return {}
-    return config["training"]["finetune"]
+    section = config["training"]["finetune"]
+    return {key: section[key] for key in ("energy_weight", "forces_weight", "stress_weight")
+            if key in section}
 
 
 def lt_volume_phase():
