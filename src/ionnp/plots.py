@@ -340,7 +340,7 @@ def plot_error_vs_q(grid: pd.DataFrame, scan: pd.DataFrame, q_eff: float | None,
                     path: str | os.PathLike) -> None:
     """Test force RMSE of the models fine-tuned at each q (``grid``: columns q,
     force_rmse_mev_per_a and its bootstrap interval force_rmse_mev_per_a_low, _high) beside the
-    training-free scan's CV score, q_eff marked."""
+    training-free scan's CV score, the chosen q_eff (whichever estimator picked it) marked."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     rmse = grid.force_rmse_mev_per_a
     ax.errorbar(grid.q, rmse, yerr=[rmse - grid.force_rmse_mev_per_a_low, grid.force_rmse_mev_per_a_high - rmse],
@@ -351,8 +351,9 @@ def plot_error_vs_q(grid: pd.DataFrame, scan: pd.DataFrame, q_eff: float | None,
     twin.plot(scan.q, scan.cv_score, color="C3", label="training-free scan: CV score")
     twin.set_ylabel("scan CV score", color="C3")
     if q_eff is not None:
-        ax.axvline(q_eff, color="C3", ls="--", lw=1, label="q_eff (scan)")
-    ax.legend(loc="upper left", fontsize=8)
+        ax.axvline(q_eff, color="k", ls="--", lw=1, label=f"q_eff = {q_eff:.3f} e (charges.method)")
+    handles = [h for a in (ax, twin) for h in a.get_legend_handles_labels()[0]]
+    ax.legend(handles=handles, loc="upper left", fontsize=8)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)
