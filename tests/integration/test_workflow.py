@@ -293,7 +293,8 @@ def test_every_saved_model_repels_at_one_angstrom(campaign):
 @pytest.mark.slow
 def test_rules_rerun_only_for_the_keys_they_read(campaign):
     """On the finished campaign: a new sampling temperature schedules only the new runs (every
-    phase) and what depends on the pool; a new plot marker schedules only the scan's plot."""
+    phase) and what depends on the pool; a new plot marker schedules only the scan's plot; a
+    new fine-tuning start only the fine-tunes and what reads them."""
     more = snakemake(campaign, "-n", config={"sampling": {"temperatures": [1200, 900]}})
     counts = job_counts(more.stdout)
     assert counts["sample"] == 12 and counts["pool"] == 1  # 4 phases x 3 pressures at 900 K
@@ -305,6 +306,11 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     # another choice of q retrains, but computes no DFT and no scan
     fixed = job_counts(snakemake(campaign, "-n", config={"charges": {"method": 0.8}}).stdout)
     assert fixed["q_eff"] == 1 and not {"lt_dft", "lt", "dfpt", "charge_scan", "relabel"} & set(fixed)
+    # another fine-tuning start refits every fine-tune but not the scan (it reads only the
+    # loss weights), so neither q_eff nor any A-Train
+    start = snakemake(campaign, "-n", config={"training": {"finetune": {"shrink": 0.5, "perturb": 0.1}}})
+    started = job_counts(start.stdout)
+    assert started["finetune"] >= 1 and not {"charge_scan", "q_eff", "pretrain"} & set(started)
 
 
 @pytest.mark.slow
