@@ -30,6 +30,7 @@ def test_default_config_is_valid_and_not_modified(default_config):
         ({"potential": {"pairs": {"Zn-O": {"A": 1.0, "rho": -0.3, "C": 0.0}}}},
          "potential.pairs.Zn-O.rho", "less than or equal to the minimum"),
         ({"potential": {"charges": {"Zn": 2.0, "O": -1.0}}}, "potential.charges", "do not cancel"),
+        ({"training": {"pretrain": {"perturb": 0.1}}}, "training.pretrain", "should not be valid"),
     ],
 )
 def test_errors_name_the_key(config, key, words):

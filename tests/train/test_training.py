@@ -331,6 +331,8 @@ def test_shrink_perturb_mixes_the_start_with_a_fresh_initialisation(small_sample
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="shrink"):
         TrainingSettings(shrink=0.0)
+    with pytest.raises(ValueError, match="training.pretrain"):
+        TrainingSettings.from_config({"shrink": 0.5})
 
 
 def test_settings_from_config():

@@ -69,7 +69,11 @@ class TrainingSettings:
 
     @classmethod
     def pretraining(cls, **changes: Any) -> TrainingSettings:
-        """The A-Train recipe: E 1.0, F 0.1, virial 0.025, lr 1e-3, per-atom energies 1.0."""
+        """The A-Train recipe: E 1.0, F 0.1, virial 0.025, lr 1e-3, per-atom energies 1.0.
+        ``shrink`` and ``perturb`` move a fine-tuning start and are refused here."""
+        if {"shrink", "perturb"} & set(changes):
+            raise ValueError("training.pretrain: shrink and perturb apply to training.finetune only "
+                             "(pretraining starts from fresh weights)")
         return cls(**changes)
 
     @classmethod
