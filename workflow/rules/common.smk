@@ -1,6 +1,8 @@
 # Config helpers shared by the stage rules: every parameter reaches a rule through here.
 import os
 
+from ionnp.train.settings import FINETUNE_LOSS_WEIGHTS
+
 
 wildcard_constraints:
     phase="|".join(config["prototypes"]["phases"]),
@@ -146,8 +148,7 @@ def scan_finetune_settings():
     if config["charges"]["loss_weights"] != "finetune":
         return {}
     section = config["training"]["finetune"]
-    return {key: section[key] for key in ("energy_weight", "forces_weight", "stress_weight")
-            if key in section}
+    return {key: section[key] for key in FINETUNE_LOSS_WEIGHTS if key in section}
 
 
 def lt_volume_phase():

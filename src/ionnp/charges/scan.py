@@ -321,7 +321,8 @@ class ScanSettings:
     def with_finetune_weights(self, training: TrainingSettings,
                               structures: Sequence[ReferenceStructure]) -> ScanSettings:
         """These settings with the fine-tuning loss's weights (``charges.loss_weights:
-        finetune``), so that the scan judges q by the loss the NNP is fine-tuned on.
+        finetune``; :data:`ionnp.train.settings.FINETUNE_LOSS_WEIGHTS`), so that the scan
+        judges q by the loss the NNP is fine-tuned on.
 
         Fine-tuning weighs w_E (ΔE/N)² + w_F ΔF² + w_σ (Δσ V/N)² in eV units; in the scan's
         units (meV/atom, meV/Å, GPa) and scaled by 10⁶ that is w_E, w_F and

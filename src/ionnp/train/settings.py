@@ -9,6 +9,10 @@ from typing import Any
 #: Names of the layers :attr:`TrainingSettings.freeze` may name (besides integer indices).
 LAYER_NAMES = {"first": 0, "last": -1}
 
+#: The loss weights of fine-tuning on DFT labels (energy per atom, forces, virial per atom; DFT
+#: has no per-atom energies): what the learnability scan takes from ``training.finetune``.
+FINETUNE_LOSS_WEIGHTS = ("energy_weight", "forces_weight", "stress_weight")
+
 
 @dataclass(frozen=True)
 class TrainingSettings:
@@ -85,4 +89,4 @@ class TrainingSettings:
         return cls(**{**recipe, **changes})
 
 
-__all__ = ["LAYER_NAMES", "TrainingSettings"]
+__all__ = ["FINETUNE_LOSS_WEIGHTS", "LAYER_NAMES", "TrainingSettings"]
