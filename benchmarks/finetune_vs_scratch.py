@@ -12,7 +12,13 @@ variant) with the config's ``training.finetune`` recipe (its epochs unless ``--e
 * ``finetune``: from the A-Train at the same q, the recipe as configured (layers frozen as set);
 * ``finetune, nothing frozen``: the same with every layer trainable (only where the recipe
   freezes layers);
-* ``scratch``: fresh weights, same data, same epochs.
+* ``scratch``: fresh weights, same data, same epochs;
+* ``A-Train start``: the pretrained model at q untrained (it should match the empirical
+  potential's errors at every q: the A-Train is q-consistent); its energies lie on the
+  empirical potential's reference, so its energy RMSE is taken about the mean offset.
+
+With each q comes the RMS of its test targets y_DFT − q² y_C(1) about their mean (forces,
+meV/Å; stress, GPa): the size of what the network must fit at that q.
 
 Prints test-split RMSEs (energy per atom, forces, stress; the Coulomb term q²E_C(1) included)
 and the mean signed energy error, which tells a constant offset from scatter, with each
@@ -39,17 +45,32 @@ from ionnp.frames import read_frames
 from ionnp.nnp.potential import NNPotential
 from ionnp.train.ensemble import train_ensemble
 from ionnp.train.settings import TrainingSettings
-from ionnp.train.targets import finetune_samples
+from ionnp.train.targets import finetune_samples, finetune_targets
 
 
-def test_errors(potential: NNPotential, frames, units) -> dict[str, float]:
-    """RMSEs on ``frames``: meV/atom, meV/Å, GPa; and the mean signed energy error (meV/atom)."""
+def test_errors(potential: NNPotential, frames, units, *, offset: bool = False) -> dict[str, float]:
+    """RMSEs on ``frames``: meV/atom, meV/Å, GPa; and the mean signed energy error (meV/atom).
+    ``offset``: the energy RMSE about the mean per-atom error (for a model on another energy
+    reference, such as an A-Train on the empirical potential's)."""
     energies, forces, stresses = predictions(potential, frames, units)
     de = np.array([(e - a.get_potential_energy()) / len(a) for e, a in zip(energies, frames)])
+    bias = de.mean()
+    if offset:
+        de = de - bias
     df = np.concatenate([(f - a.get_forces()).ravel() for f, a in zip(forces, frames)])
     ds = np.concatenate([s - a.get_stress() for s, a in zip(stresses, frames)])
-    return {"energy_rmse": 1000 * np.sqrt(np.mean(de**2)), "energy_bias": 1000 * de.mean(),
+    return {"energy_rmse": 1000 * np.sqrt(np.mean(de**2)), "energy_bias": 1000 * bias,
             "force_rmse": 1000 * np.sqrt(np.mean(df**2)), "stress_rmse": np.sqrt(np.mean(ds**2)) / GPa}
+
+
+def target_size(frames, units, q: float) -> dict[str, float]:
+    """RMS of the fine-tuning targets at ``q`` over ``frames``: forces (meV/Å) and stress about
+    its mean (GPa)."""
+    targets = [finetune_targets(a, c, q) for a, c in zip(frames, units)]
+    forces = np.concatenate([t.forces.ravel() for t in targets])
+    stress = np.array([t.stress for t in targets])
+    return {"target_force_rms": 1000 * np.sqrt(np.mean(forces**2)),
+            "target_stress_rms": np.sqrt(np.mean((stress - stress.mean(axis=0))**2)) / GPa}
 
 
 def main() -> None:
@@ -81,7 +102,11 @@ def main() -> None:
     print(f"{split.count('train')} train, {split.count('valid')} valid, {len(test)} test structures; "
           f"{settings.epochs} epochs, recipe freeze={settings.freeze}, lr={settings.learning_rate}")
     rows = []
+    test_frames, test_units = [frames[k] for k in test], [units[k] for k in test]
     for q in charges:
+        size = target_size(test_frames, test_units, q)
+        start_errors = test_errors(pretrained_at[q], test_frames, test_units, offset=True)
+        rows.append(dict(q=q, variant="A-Train start", **start_errors, **size, seconds=0.0))
         samples = finetune_samples(frames, units, q, list(pretrained.elements), model_settings.descriptors.cutoff)
         train_set = [s for s, name in zip(samples, split) if name == "train"]
         valid_set = [s for s, name in zip(samples, split) if name == "valid"]
@@ -91,8 +116,8 @@ def main() -> None:
             potential, _ = train_ensemble(list(pretrained.elements), model_settings, variant_settings,
                                           train_set, valid_set, pretrained=start, charge=q,
                                           charge_signs=pretrained.charge_signs)
-            errors = test_errors(potential, [frames[k] for k in test], [units[k] for k in test])
-            rows.append(dict(q=q, variant=name, **errors, seconds=time.perf_counter() - begin))
+            errors = test_errors(potential, test_frames, test_units)
+            rows.append(dict(q=q, variant=name, **errors, **size, seconds=time.perf_counter() - begin))
             print(f"  q = {q:g} {name}: done", flush=True)
     table = pd.DataFrame(rows)
     scratch = table[table.variant == "scratch"].set_index("q")
