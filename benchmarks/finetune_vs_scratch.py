@@ -2,12 +2,14 @@
 the same DFT data, at equal epochs, for each q of the campaign's grid.
 
     python benchmarks/finetune_vs_scratch.py [--campaign .] [--config FILE ...]
-                                             [--q 0 1 2] [--epochs N]
+                                             [--q 0 1 2] [--epochs N] [--seeds N]
 
 Reads a finished campaign (``models/pretrain_q{q}.pt``, ``results/dft/dataset.db`` with its
 split, ``results/charges/coulomb_q1.npz``; the config as it ran, merged over config/config.yaml:
 ``--campaign validation --config config/validation.yaml``) and trains one model per (q,
-variant) with the config's ``training.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread:
+variant) with the config's ``training.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread,
+``--seeds`` times (training seeds 0, 1, ...: initialisation of scratch, perturbation of the
+fine-tuning start, shuffling; errors are their mean, with the standard deviation over seeds):
 
 * ``finetune``: from the A-Train at the same q, the recipe as configured (layers frozen as set);
 * ``finetune, nothing frozen``: the same with every layer trainable (only where the recipe
@@ -22,7 +24,8 @@ meV/Å; stress, GPa): the size of what the network must fit at that q.
 
 Prints test-split RMSEs (energy per atom, forces, stress; the Coulomb term q²E_C(1) included)
 and the mean signed energy error, which tells a constant offset from scatter, with each
-variant's energy, force and stress RMSE over scratch's at the same q (below 1: A-Train pays).
+variant's mean energy, force and stress RMSE over scratch's at the same q (below 1: A-Train
+pays).
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ def main() -> None:
                         help="the campaign's config files, merged over config/config.yaml")
     parser.add_argument("--q", type=float, nargs="+", default=None, help="default: training.q_grid")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds per (q, variant)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
@@ -111,15 +115,21 @@ def main() -> None:
         train_set = [s for s, name in zip(samples, split) if name == "train"]
         valid_set = [s for s, name in zip(samples, split) if name == "valid"]
         for name, (transfer, variant_settings) in variants.items():
-            begin = time.perf_counter()
-            start = pretrained_at[q] if transfer else None
-            potential, _ = train_ensemble(list(pretrained.elements), model_settings, variant_settings,
-                                          train_set, valid_set, pretrained=start, charge=q,
-                                          charge_signs=pretrained.charge_signs)
-            errors = test_errors(potential, test_frames, test_units)
-            rows.append(dict(q=q, variant=name, **errors, **size, seconds=time.perf_counter() - begin))
-            print(f"  q = {q:g} {name}: done", flush=True)
-    table = pd.DataFrame(rows)
+            for seed in range(args.seeds):
+                begin = time.perf_counter()
+                start = pretrained_at[q] if transfer else None
+                potential, _ = train_ensemble(list(pretrained.elements), model_settings,
+                                              replace(variant_settings, seed=seed), train_set, valid_set,
+                                              pretrained=start, charge=q, charge_signs=pretrained.charge_signs)
+                errors = test_errors(potential, test_frames, test_units)
+                rows.append(dict(q=q, variant=name, **errors, **size, seconds=time.perf_counter() - begin))
+                print(f"  q = {q:g} {name}, seed {seed}: forces {errors['force_rmse']:.1f} meV/Å, "
+                      f"stress {errors['stress_rmse']:.3g} GPa", flush=True)
+    runs = pd.DataFrame(rows)
+    table = runs.groupby(["q", "variant"], sort=False).mean().reset_index()
+    spread = runs.groupby(["q", "variant"], sort=False)[["energy_rmse", "force_rmse", "stress_rmse"]].std()
+    for column in spread:
+        table[f"{column}_std"] = spread[column].fillna(0.0).to_numpy()
     scratch = table[table.variant == "scratch"].set_index("q")
     table["energy_vs_scratch"] = table.energy_rmse / table.q.map(scratch.energy_rmse)
     table["force_vs_scratch"] = table.force_rmse / table.q.map(scratch.force_rmse)
