@@ -1,0 +1,135 @@
+"""Where the test-error-vs-q minimum of trained NNPs lies when the charge is known, by test-cell size.
+
+    python benchmarks/charge_control_cell_size.py [--q-star 1.0] [--q 0 0.5 1 1.5 2]
+                                                  [--train-cell 2,2,1] [--frames 80]
+                                                  [--epochs 200] [--seeds 2]
+
+A control for the criterion "the fine-tuned test error against q is lowest near the charge":
+labels whose long-range charge is known, Buckingham + Coulomb(±q*) computed by LAMMPS (the
+config's Buckingham pairs with the charges replaced by ±q*; not ionnp's Coulomb), on wurtzite
+frames from NVT with the empirical potential (formal charges; 1 fs steps, a frame every 100 fs
+after 2 ps). At every q of the grid one network (the config's architecture, ensemble of 1) is
+trained from scratch on frames of ``--train-cell`` (wurtzite supercell; 16 atoms by default,
+the campaign's; 600, 1000 and 1400 K, ``--frames`` each; 1 in 8 for validation) with ``training.finetune`` of config/validation.yaml (``--epochs`` caps it) on the
+targets y − q² y_C(1), and tested, Coulomb added back, on held-out frames at 1000 K of 16, 72
+and 192 atoms. Printed: test RMSEs per q and cell size (mean over ``--seeds`` training seeds);
+the q where each is lowest; first, the RMS of the force targets at each q. benchmarks/coulomb_locality.py measures the part of y_C(1) a pair
+model cannot absorb at each size: 5, 25 and 39 meV/Å per unit charge² at 16, 72 and 192 atoms.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: one thread, as for torch
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from ase import Atoms  # noqa: E402
+from ase.calculators.singlepoint import SinglePointCalculator  # noqa: E402
+
+from coulomb_locality import thermal_frames  # noqa: E402
+from finetune_vs_scratch import target_size, test_errors  # noqa: E402
+from ionnp.charges.coulomb import coulomb  # noqa: E402
+from ionnp.config import load_config  # noqa: E402
+from ionnp.lammps.empirical import evaluate  # noqa: E402
+from ionnp.nnp.short_range import ModelSettings  # noqa: E402
+from ionnp.sampling.potential import RigidIonPotential  # noqa: E402
+from ionnp.sampling.prototypes import relax  # noqa: E402
+from ionnp.train.ensemble import train_ensemble  # noqa: E402
+from ionnp.train.settings import TrainingSettings  # noqa: E402
+from ionnp.train.targets import finetune_samples  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN_TEMPERATURES = (600.0, 1000.0, 1400.0)
+#: Test sets: (supercell of the 4-atom cell, frames), all at 1000 K.
+TEST_SETS = {16: ((2, 2, 1), 40), 72: ((3, 3, 2), 30), 192: ((4, 4, 3), 15)}
+
+
+def labelled(frames: list[Atoms], labels: RigidIonPotential) -> list[Atoms]:
+    """``frames`` with the LAMMPS energy, forces and stress of ``labels`` attached."""
+    for atoms in frames:
+        y = evaluate(atoms, labels)
+        atoms.calc = SinglePointCalculator(atoms, energy=y.energy, forces=y.forces, stress=y.stress)
+    return frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--q-star", type=float, default=1.0, help="the labels' charge (e)")
+    parser.add_argument("--q", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0])
+    parser.add_argument("--train-cell", default="2,2,1", help="wurtzite supercell of the training frames")
+    parser.add_argument("--frames", type=int, default=80, help="training frames per temperature")
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--seeds", type=int, default=2, help="0: frames and target sizes only")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING)
+    config = load_config(REPO / "config/config.yaml", REPO / "config/validation.yaml")
+    sampler = RigidIonPotential.from_config(config["potential"])
+    chemistry = sampler.chemistry
+    labels = replace(sampler, charges={chemistry.cation: args.q_star, chemistry.anion: -args.q_star})
+    model_settings = replace(ModelSettings.from_config(config["model"]), ensemble_size=1)
+    settings = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
+    settings = replace(settings, epochs=min(settings.epochs, args.epochs))
+    elements, cutoff = list(chemistry.elements), model_settings.descriptors.cutoff
+    unit = relax("wurtzite", 0.0, sampler)
+
+    start = time.perf_counter()
+    train_cell = tuple(int(x) for x in args.train_cell.split(","))
+    train_frames = [a for k, t in enumerate(TRAIN_TEMPERATURES)
+                    for a in thermal_frames(unit, train_cell, sampler, t, args.frames, 100, seed=100 + k)]
+    tests = {n: thermal_frames(unit, cell, sampler, 1000.0, count, 100, seed=200 + n)
+             for n, (cell, count) in TEST_SETS.items()}
+    for frames in [train_frames, *tests.values()]:
+        labelled(frames, labels)
+    units = [coulomb(a, chemistry.unit_charges(a)) for a in train_frames]
+    test_units = {n: [coulomb(a, chemistry.unit_charges(a)) for a in frames] for n, frames in tests.items()}
+    print(f"labels: Buckingham + Coulomb(±{args.q_star:g}) by LAMMPS; {len(train_frames)} {len(train_frames[0])}-atom "
+          f"training frames; test frames {', '.join(f'{len(f)} × {n}' for n, f in tests.items())} "
+          f"atoms; {settings.epochs} epochs, lr {settings.learning_rate:g}, E weight "
+          f"{settings.energy_weight:g}; frames and labels in {time.perf_counter() - start:.0f} s\n",
+          flush=True)
+
+    print("RMS of the force targets F − q² F_C(1) (meV/Å; what the network must fit at q):")
+    for n, frames in tests.items():
+        sizes = [target_size(frames, test_units[n], q)["target_force_rms"] for q in args.q]
+        print(f"  {n:>4} atoms: " + ", ".join(f"q = {q:g}: {f:.0f}" for q, f in zip(args.q, sizes)))
+    if args.seeds == 0:
+        return
+    print(flush=True)
+    is_valid = np.arange(len(train_frames)) % 8 == 7
+    rows = []
+    for q in args.q:
+        samples = finetune_samples(train_frames, units, q, elements, cutoff)
+        train_set = [s for s, v in zip(samples, is_valid) if not v]
+        valid_set = [s for s, v in zip(samples, is_valid) if v]
+        for seed in range(args.seeds):
+            begin = time.perf_counter()
+            potential, _ = train_ensemble(elements, model_settings, replace(settings, seed=seed),
+                                          train_set, valid_set, charge=q, charge_signs=chemistry.signs)
+            for n, frames in tests.items():
+                errors = test_errors(potential, frames, test_units[n])
+                rows.append(dict(q=q, seed=seed, atoms=n, E=errors["energy_rmse"], F=errors["force_rmse"]))
+            print(f"  q = {q:g}, seed {seed}: {time.perf_counter() - begin:.0f} s; forces "
+                  + ", ".join(f"{r['F']:.1f}" for r in rows[-len(tests):]) + " meV/Å", flush=True)
+
+    table = pd.DataFrame(rows).groupby(["atoms", "q"])[["E", "F"]].agg(["mean", "std"])
+    print("\ntest RMSEs (E meV/atom, F meV/Å), mean and std over seeds\n")
+    print(table.to_string(float_format=lambda x: f"{x:.2f}"))
+    print(f"\nlowest (q* = {args.q_star:g} e):")
+    means = pd.DataFrame(rows).groupby(["atoms", "q"])[["E", "F"]].mean().reset_index()
+    for n, group in means.groupby("atoms"):
+        print(f"  {n:>4} atoms: energy at q = {group.q[group.E.idxmin()]:g}, "
+              f"forces at q = {group.q[group.F.idxmin()]:g}")
+
+
+if __name__ == "__main__":
+    main()
