@@ -3,6 +3,7 @@
     python benchmarks/charge_control_cell_size.py [--q-star 1.0] [--q 0 0.5 1 1.5 2]
                                                   [--train-cell 2,2,1] [--frames 80]
                                                   [--epochs 200] [--seeds 2]
+                                                  [--pretrain-frames 0]
 
 A control for the criterion "the fine-tuned test error against q is lowest near the charge":
 labels whose long-range charge is known, Buckingham + Coulomb(±q*) computed by LAMMPS (the
@@ -13,7 +14,13 @@ trained from scratch on frames of ``--train-cell`` (wurtzite supercell; 16 atoms
 the campaign's; 600, 1000 and 1400 K, ``--frames`` each; 1 in 8 for validation) with ``training.finetune`` of config/validation.yaml (``--epochs`` caps it) on the
 targets y − q² y_C(1), and tested, Coulomb added back, on held-out frames at 1000 K of 16, 72
 and 192 atoms. Printed: test RMSEs per q and cell size (mean over ``--seeds`` training seeds);
-the q where each is lowest; first, the RMS of the force targets at each q. benchmarks/coulomb_locality.py measures the part of y_C(1) a pair
+the q where each is lowest; first, the RMS of the force targets at each q.
+
+With ``--pretrain-frames N`` the campaign's transfer is controlled too: at each q an A-Train
+(``training.pretrain``) on N 16-atom frames per temperature labelled by the empirical potential
+itself (charges ±z), on its residual at q, y_emp − q² y_C(1) (totals, forces, stress; no
+per-atom energies), and from it two fine-tunes on the control's training frames: the
+config's start (``shrink``, ``perturb``) and the A-Train kept as it is (1, 0). benchmarks/coulomb_locality.py measures the part of y_C(1) a pair
 model cannot absorb at each size: 5, 25 and 39 meV/Å per unit charge² at 16, 72 and 192 atoms.
 """
 
@@ -45,7 +52,7 @@ from ionnp.sampling.potential import RigidIonPotential  # noqa: E402
 from ionnp.sampling.prototypes import relax  # noqa: E402
 from ionnp.train.ensemble import train_ensemble  # noqa: E402
 from ionnp.train.settings import TrainingSettings  # noqa: E402
-from ionnp.train.targets import finetune_samples  # noqa: E402
+from ionnp.train.targets import Sample, finetune_samples  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_TEMPERATURES = (600.0, 1000.0, 1400.0)
@@ -61,6 +68,12 @@ def labelled(frames: list[Atoms], labels: RigidIonPotential) -> list[Atoms]:
     return frames
 
 
+def split_samples(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    """(training, validation) samples: every 8th for validation."""
+    return ([s for k, s in enumerate(samples) if k % 8 != 7],
+            [s for k, s in enumerate(samples) if k % 8 == 7])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--q-star", type=float, default=1.0, help="the labels' charge (e)")
@@ -69,6 +82,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=80, help="training frames per temperature")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=2, help="0: frames and target sizes only")
+    parser.add_argument("--pretrain-frames", type=int, default=0,
+                        help="A-Train frames per temperature (0: no A-Train, scratch only)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
@@ -79,6 +94,11 @@ def main() -> None:
     model_settings = replace(ModelSettings.from_config(config["model"]), ensemble_size=1)
     settings = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
     settings = replace(settings, epochs=min(settings.epochs, args.epochs))
+    pretrain_settings = TrainingSettings.from_config(config["training"]["pretrain"])
+    variants = {"scratch": settings}
+    if args.pretrain_frames:
+        variants[f"finetune ({settings.shrink:g}, {settings.perturb:g})"] = settings
+        variants["finetune (1, 0)"] = replace(settings, shrink=1.0, perturb=0.0)
     elements, cutoff = list(chemistry.elements), model_settings.descriptors.cutoff
     unit = relax("wurtzite", 0.0, sampler)
 
@@ -91,6 +111,10 @@ def main() -> None:
     for frames in [train_frames, *tests.values()]:
         labelled(frames, labels)
     units = [coulomb(a, chemistry.unit_charges(a)) for a in train_frames]
+    pretrain_frames = labelled([a for k, t in enumerate(TRAIN_TEMPERATURES) for a in thermal_frames(
+        unit, (2, 2, 1), sampler, t, args.pretrain_frames, 100, seed=300 + k)], sampler
+    ) if args.pretrain_frames else []
+    pretrain_units = [coulomb(a, chemistry.unit_charges(a)) for a in pretrain_frames]
     test_units = {n: [coulomb(a, chemistry.unit_charges(a)) for a in frames] for n, frames in tests.items()}
     print(f"labels: Buckingham + Coulomb(±{args.q_star:g}) by LAMMPS; {len(train_frames)} {len(train_frames[0])}-atom "
           f"training frames; test frames {', '.join(f'{len(f)} × {n}' for n, f in tests.items())} "
@@ -105,29 +129,36 @@ def main() -> None:
     if args.seeds == 0:
         return
     print(flush=True)
-    is_valid = np.arange(len(train_frames)) % 8 == 7
     rows = []
     for q in args.q:
-        samples = finetune_samples(train_frames, units, q, elements, cutoff)
-        train_set = [s for s, v in zip(samples, is_valid) if not v]
-        valid_set = [s for s, v in zip(samples, is_valid) if v]
-        for seed in range(args.seeds):
-            begin = time.perf_counter()
-            potential, _ = train_ensemble(elements, model_settings, replace(settings, seed=seed),
-                                          train_set, valid_set, charge=q, charge_signs=chemistry.signs)
-            for n, frames in tests.items():
-                errors = test_errors(potential, frames, test_units[n])
-                rows.append(dict(q=q, seed=seed, atoms=n, E=errors["energy_rmse"], F=errors["force_rmse"]))
-            print(f"  q = {q:g}, seed {seed}: {time.perf_counter() - begin:.0f} s; forces "
-                  + ", ".join(f"{r['F']:.1f}" for r in rows[-len(tests):]) + " meV/Å", flush=True)
+        pretrained = None
+        if pretrain_frames:
+            samples = finetune_samples(pretrain_frames, pretrain_units, q, elements, cutoff)
+            pretrained, _ = train_ensemble(elements, model_settings, pretrain_settings,
+                                           *split_samples(samples), charge=q, charge_signs=chemistry.signs)
+        train_set, valid_set = split_samples(finetune_samples(train_frames, units, q, elements, cutoff))
+        for variant, variant_settings in variants.items():
+            for seed in range(args.seeds):
+                begin = time.perf_counter()
+                potential, _ = train_ensemble(
+                    elements, model_settings, replace(variant_settings, seed=seed), train_set, valid_set,
+                    pretrained=None if variant == "scratch" else pretrained, charge=q,
+                    charge_signs=chemistry.signs)
+                for n, frames in tests.items():
+                    errors = test_errors(potential, frames, test_units[n])
+                    rows.append(dict(variant=variant, q=q, seed=seed, atoms=n, E=errors["energy_rmse"],
+                                     F=errors["force_rmse"]))
+                print(f"  q = {q:g}, {variant}, seed {seed}: {time.perf_counter() - begin:.0f} s; forces "
+                      + ", ".join(f"{r['F']:.1f}" for r in rows[-len(tests):]) + " meV/Å", flush=True)
 
-    table = pd.DataFrame(rows).groupby(["atoms", "q"])[["E", "F"]].agg(["mean", "std"])
+    runs = pd.DataFrame(rows)
+    table = runs.groupby(["variant", "atoms", "q"], sort=False)[["E", "F"]].agg(["mean", "std"])
     print("\ntest RMSEs (E meV/atom, F meV/Å), mean and std over seeds\n")
     print(table.to_string(float_format=lambda x: f"{x:.2f}"))
     print(f"\nlowest (q* = {args.q_star:g} e):")
-    means = pd.DataFrame(rows).groupby(["atoms", "q"])[["E", "F"]].mean().reset_index()
-    for n, group in means.groupby("atoms"):
-        print(f"  {n:>4} atoms: energy at q = {group.q[group.E.idxmin()]:g}, "
+    means = runs.groupby(["variant", "atoms", "q"], sort=False)[["E", "F"]].mean().reset_index()
+    for (variant, n), group in means.groupby(["variant", "atoms"], sort=False):
+        print(f"  {variant}, {n:>4} atoms: energy at q = {group.q[group.E.idxmin()]:g}, "
               f"forces at q = {group.q[group.F.idxmin()]:g}")
 
 
