@@ -132,9 +132,10 @@ def main() -> None:
     print(f"wurtzite at {args.temperature:g} K (NVT, empirical potential), {args.frames} frames "
           f"per size every {args.stride} fs; pair model: cut-off {settings.basis.cutoff} Å, "
           f"{settings.basis.n_features} pair columns; unit charges ±1\n")
-    header = (f"{'atoms':>6} {'box (Å)':>17} {'E_C/N rms':>10} {'v_E own':>8} {'v_E 16':>8} "
-              f"{'F_C rms':>8} {'v_F own':>8} {'v_F 16':>8} {'σ_C rms':>8} {'v_σ own':>8} "
-              f"{'v_σ 16':>8} {'s':>6}")
+    smallest = str(int(np.sum(small.block == 1)) // 3 // args.frames)  # atoms: 3N force rows a frame
+    header = (f"{'atoms':>6} {'box (Å)':>17} {'E_C/N rms':>10} {'v_E own':>8} {'v_E ' + smallest:>8} "
+              f"{'F_C rms':>8} {'v_F own':>8} {'v_F ' + smallest:>8} {'σ_C rms':>8} {'v_σ own':>8} "
+              f"{'v_σ ' + smallest:>8} {'s':>6}")
     print("energy meV/atom, forces meV/Å, stress GPa (energy and stress about their means)")
     print(header)
     v_forces = []
