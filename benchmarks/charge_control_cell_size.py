@@ -11,17 +11,20 @@ config's Buckingham pairs with the charges replaced by ±q*; not ionnp's Coulomb
 frames from NVT with the empirical potential (formal charges; 1 fs steps, a frame every 100 fs
 after 2 ps). At every q of the grid one network (the config's architecture, ensemble of 1) is
 trained from scratch on frames of ``--train-cell`` (wurtzite supercell; 16 atoms by default,
-the campaign's; 600, 1000 and 1400 K, ``--frames`` each; 1 in 8 for validation) with ``training.finetune`` of config/validation.yaml (``--epochs`` caps it) on the
-targets y − q² y_C(1), and tested, Coulomb added back, on held-out frames at 1000 K of 16, 72
-and 192 atoms. Printed: test RMSEs per q and cell size (mean over ``--seeds`` training seeds);
+the campaign's; 600, 1000 and 1400 K, ``--frames`` each; every 8th for validation) with
+``training.finetune`` of config/validation.yaml (``--epochs`` caps it) on the targets
+y − q² y_C(1), and tested, Coulomb added back, on held-out frames at 1000 K of 16, 72 and 192
+atoms. Labels come from :func:`ionnp.sampling.labels.label_frame`. Printed: test RMSEs per q and cell size (mean over ``--seeds`` training seeds);
 the q where each is lowest; first, the RMS of the force targets at each q.
 
 With ``--pretrain-frames N`` the campaign's transfer is controlled too: at each q an A-Train
 (``training.pretrain``) on N 16-atom frames per temperature labelled by the empirical potential
 itself (charges ±z), on its residual at q, y_emp − q² y_C(1) (totals, forces, stress; no
 per-atom energies), and from it two fine-tunes on the control's training frames: the
-config's start (``shrink``, ``perturb``) and the A-Train kept as it is (1, 0). benchmarks/coulomb_locality.py measures the part of y_C(1) a pair
-model cannot absorb at each size: 5, 25 and 39 meV/Å per unit charge² at 16, 72 and 192 atoms.
+config's start (``shrink``, ``perturb``) and the A-Train kept as it is (1, 0).
+
+benchmarks/coulomb_locality.py measures the part of y_C(1) a pair model cannot absorb at each
+size: 5, 25 and 39 meV/Å per unit charge² at 16, 72 and 192 atoms.
 """
 
 from __future__ import annotations
@@ -39,15 +42,13 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from ase import Atoms  # noqa: E402
-from ase.calculators.singlepoint import SinglePointCalculator  # noqa: E402
 
 from coulomb_locality import thermal_frames  # noqa: E402
 from finetune_vs_scratch import target_size, test_errors  # noqa: E402
 from ionnp.charges.coulomb import coulomb  # noqa: E402
 from ionnp.config import load_config  # noqa: E402
-from ionnp.lammps.empirical import evaluate  # noqa: E402
 from ionnp.nnp.short_range import ModelSettings  # noqa: E402
+from ionnp.sampling.labels import label_frame  # noqa: E402
 from ionnp.sampling.potential import RigidIonPotential  # noqa: E402
 from ionnp.sampling.prototypes import relax  # noqa: E402
 from ionnp.train.ensemble import train_ensemble  # noqa: E402
@@ -58,14 +59,6 @@ REPO = Path(__file__).resolve().parents[1]
 TRAIN_TEMPERATURES = (600.0, 1000.0, 1400.0)
 #: Test sets: (supercell of the 4-atom cell, frames), all at 1000 K.
 TEST_SETS = {16: ((2, 2, 1), 40), 72: ((3, 3, 2), 30), 192: ((4, 4, 3), 15)}
-
-
-def labelled(frames: list[Atoms], labels: RigidIonPotential) -> list[Atoms]:
-    """``frames`` with the LAMMPS energy, forces and stress of ``labels`` attached."""
-    for atoms in frames:
-        y = evaluate(atoms, labels)
-        atoms.calc = SinglePointCalculator(atoms, energy=y.energy, forces=y.forces, stress=y.stress)
-    return frames
 
 
 def split_samples(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
@@ -104,16 +97,15 @@ def main() -> None:
 
     start = time.perf_counter()
     train_cell = tuple(int(x) for x in args.train_cell.split(","))
-    train_frames = [a for k, t in enumerate(TRAIN_TEMPERATURES)
+    train_frames = [label_frame(a, labels) for k, t in enumerate(TRAIN_TEMPERATURES)
                     for a in thermal_frames(unit, train_cell, sampler, t, args.frames, 100, seed=100 + k)]
-    tests = {n: thermal_frames(unit, cell, sampler, 1000.0, count, 100, seed=200 + n)
+    tests = {n: [label_frame(a, labels) for a in thermal_frames(unit, cell, sampler, 1000.0, count, 100,
+                                                                seed=200 + n)]
              for n, (cell, count) in TEST_SETS.items()}
-    for frames in [train_frames, *tests.values()]:
-        labelled(frames, labels)
     units = [coulomb(a, chemistry.unit_charges(a)) for a in train_frames]
-    pretrain_frames = labelled([a for k, t in enumerate(TRAIN_TEMPERATURES) for a in thermal_frames(
-        unit, (2, 2, 1), sampler, t, args.pretrain_frames, 100, seed=300 + k)], sampler
-    ) if args.pretrain_frames else []
+    pretrain_frames = [label_frame(a, sampler) for k, t in enumerate(TRAIN_TEMPERATURES)
+                       for a in thermal_frames(unit, (2, 2, 1), sampler, t, args.pretrain_frames, 100,
+                                               seed=300 + k)] if args.pretrain_frames else []
     pretrain_units = [coulomb(a, chemistry.unit_charges(a)) for a in pretrain_frames]
     test_units = {n: [coulomb(a, chemistry.unit_charges(a)) for a in frames] for n, frames in tests.items()}
     print(f"labels: Buckingham + Coulomb(±{args.q_star:g}) by LAMMPS; {len(train_frames)} {len(train_frames[0])}-atom "

@@ -19,8 +19,8 @@ Model: the learnability scan's linear short-range model (:class:`ionnp.charges.s
 a polynomial pair potential per species pair inside the NNP's 6 Å cut-off, species constants,
 no stress intercept, the scan's default weights), a bound on what a pair model absorbs.
 Columns per size: "own" is leave-one-block-out cross-validation within that size (5 contiguous
-blocks of frames, so correlated neighbours are not split across train and test); "from 16"
-fits the smallest size's frames and applies the fit to the others, as a model trained on small
+blocks of frames, so correlated neighbours are not split across train and test); "from N"
+(N = 16 by default) fits the smallest size's frames and applies the fit to the others, as a model trained on small
 cells meets a large cell in MD. Printed: the RMS of y_C(1) (energies per atom and about the
 mean, forces per component, stress per component about the mean) and v.
 """
@@ -85,15 +85,14 @@ def references(frames: list[Atoms], potential: RigidIonPotential) -> list[Refere
                                coulomb(a, unit_charges(a))) for a in frames]
 
 
-def rms_by_block(values: np.ndarray, block: np.ndarray, structure: np.ndarray,
-                 centred: bool) -> np.ndarray:
-    """RMS per block (energy, forces, stress) of ``values`` (one per row); with ``centred``
-    the energy and stress rows about their means over structures (the constant part is any
-    model's species constants, or a fixed volume's constant pressure)."""
+def rms_by_block(values: np.ndarray, block: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """RMS per block (energy, forces, stress) of ``values`` (one per row), the energy and
+    stress rows about their means over structures (the constant part is any model's species
+    constants, or a fixed volume's constant pressure)."""
     out = np.zeros(len(BLOCKS))
     for k in range(len(BLOCKS)):
         v = values[block == k]
-        if centred and BLOCKS[k] != "forces":
+        if BLOCKS[k] != "forces":
             v = v.reshape(len(np.unique(structure[block == k])), -1)
             v = v - v.mean(axis=0)
         out[k] = np.sqrt(np.mean(v ** 2))
@@ -117,13 +116,14 @@ def main() -> None:
     unit = relax("wurtzite", 0.0, potential)
 
     settings = ScanSettings(PairBasis(potential.elements))
-    systems, seconds = [], []
+    systems, n_atoms, seconds = [], [], []
     for k, supercell in enumerate(supercells):
         start = time.perf_counter()
         frames = thermal_frames(unit, supercell, potential, args.temperature, args.frames,
                                 args.stride, seed=12345 + k)
         systems.append(linear_system(references(frames, potential), settings.basis,
                                      stress_intercept=False))
+        n_atoms.append(len(frames[0]))
         seconds.append(time.perf_counter() - start)
 
     small = systems[0]
@@ -132,14 +132,14 @@ def main() -> None:
     print(f"wurtzite at {args.temperature:g} K (NVT, empirical potential), {args.frames} frames "
           f"per size every {args.stride} fs; pair model: cut-off {settings.basis.cutoff} Å, "
           f"{settings.basis.n_features} pair columns; unit charges ±1\n")
-    smallest = str(int(np.sum(small.block == 1)) // 3 // args.frames)  # atoms: 3N force rows a frame
+    smallest = str(n_atoms[0])
     header = (f"{'atoms':>6} {'box (Å)':>17} {'E_C/N rms':>10} {'v_E own':>8} {'v_E ' + smallest:>8} "
               f"{'F_C rms':>8} {'v_F own':>8} {'v_F ' + smallest:>8} {'σ_C rms':>8} {'v_σ own':>8} "
               f"{'v_σ ' + smallest:>8} {'s':>6}")
     print("energy meV/atom, forces meV/Å, stress GPa (energy and stress about their means)")
     print(header)
     v_forces = []
-    for system, supercell, wall in zip(systems, supercells, seconds, strict=True):
+    for system, atoms, supercell, wall in zip(systems, n_atoms, supercells, seconds, strict=True):
         fold_of_row = (system.structure * BLOCKS_OF_FRAMES) // args.frames
         residual_own = np.zeros_like(system.coulomb)
         for fold in np.unique(fold_of_row):
@@ -148,22 +148,21 @@ def main() -> None:
             held = fold_of_row == fold
             residual_own[held] = system.coulomb[held] - (system.matrix[held] @ theta)[:, 0]
         residual_small = system.coulomb - (system.matrix @ theta_small)[:, 0]
-        size = rms_by_block(system.coulomb, system.block, system.structure, centred=True)
-        own = rms_by_block(residual_own, system.block, system.structure, centred=True)
-        from_small = rms_by_block(residual_small, system.block, system.structure, centred=True)
-        n_atoms = int(np.sum(system.block == 1) // 3 // args.frames)
+        size = rms_by_block(system.coulomb, system.block, system.structure)
+        own = rms_by_block(residual_own, system.block, system.structure)
+        from_small = rms_by_block(residual_small, system.block, system.structure)
         box = "×".join(f"{x:.1f}" for x in np.array(supercell) * unit.cell.lengths())
-        print(f"{n_atoms:>6} {box:>17} {size[0]:>10.2f} {own[0]:>8.3f} {from_small[0]:>8.3f} "
+        print(f"{atoms:>6} {box:>17} {size[0]:>10.2f} {own[0]:>8.3f} {from_small[0]:>8.3f} "
               f"{size[1]:>8.1f} {own[1]:>8.2f} {from_small[1]:>8.2f} {size[2]:>8.3f} "
               f"{own[2]:>8.4f} {from_small[2]:>8.4f} {wall:>6.0f}")
-        v_forces.append((n_atoms, own[1], from_small[1]))
+        v_forces.append(own[1])
 
     q = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
     print(f"\nirreducible force error |q² − q*²| · v_F (meV/Å) of a perfect pair model, q* = "
           f"{args.q_star:g} e (own-size fit):")
     print(f"{'atoms':>6} " + " ".join(f"{'q=' + format(x, 'g'):>8}" for x in q))
-    for n_atoms, v_own, _ in v_forces:
-        print(f"{n_atoms:>6} " + " ".join(f"{abs(x**2 - args.q_star**2) * v_own:>8.1f}" for x in q))
+    for atoms, v_own in zip(n_atoms, v_forces, strict=True):
+        print(f"{atoms:>6} " + " ".join(f"{abs(x**2 - args.q_star**2) * v_own:>8.1f}" for x in q))
 
 
 if __name__ == "__main__":
