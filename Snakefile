@@ -10,7 +10,10 @@ min_version("9.20")
 sys.path.insert(0, f"{workflow.basedir}/src")
 from ionnp.config import validate_config
 
-configfile: "config/config.yaml"
+# The config stack: the embedded default (resolved against this file's directory, so it applies
+# whatever --directory a campaign runs in), then each --configfile in order, then --config;
+# validated with every default filled before any job. Rule effective_config writes the result.
+configfile: f"{workflow.basedir}/config/config.yaml"
 
 config.update(validate_config(config))
 
@@ -18,6 +21,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/config.smk"
 include: "workflow/rules/prototypes.smk"
 include: "workflow/rules/sampling.smk"
 include: "workflow/rules/distill.smk"
@@ -46,3 +50,4 @@ rule all:
         rules.eos.output,
         rules.validation.output,
         rules.transition_report.output,
+        rules.effective_config.output,

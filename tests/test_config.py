@@ -82,3 +82,20 @@ def test_shipped_campaigns_are_valid_over_the_default(name):
     config = load_config(REPO / "config" / "config.yaml", REPO / "config" / name)
     if name == "validation.yaml":
         assert config["dft"]["ecutwfc"] >= 45 and config["md"]["nve_steps"] * config["md"]["timestep_fs"] >= 2000
+
+
+def test_the_effective_config_is_written_validated_in_the_schema_order(tmp_path):
+    """write_config fills the defaults, keeps the schema's section order and reads back equal;
+    an invalid config writes nothing."""
+    import yaml
+
+    from ionnp.config import load_schema, write_config
+
+    path = tmp_path / "results" / "config.yaml"
+    write_config({"md": {"nve_steps": 50}, "seed": 3}, path)
+    written = yaml.safe_load(path.read_text())
+    assert written == validate_config({"md": {"nve_steps": 50}, "seed": 3})
+    assert list(written) == [key for key in load_schema()["properties"] if key in written]
+    with pytest.raises(ConfigError, match="config key seed"):
+        write_config({"seed": -1}, tmp_path / "bad.yaml")
+    assert not (tmp_path / "bad.yaml").exists()

@@ -7,6 +7,7 @@ and is raised before the workflow schedules any job.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,21 @@ def load_config(*paths: str | Path) -> dict:
     for path in paths:
         config = merge_config(config, yaml.safe_load(Path(path).read_text()) or {})
     return validate_config(config)
+
+
+def write_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write a campaign's effective config as YAML (atomically), keys in the config's order.
+
+    Raises:
+        ConfigError: ``config`` does not validate (nothing is written).
+    """
+    from ionnp.io import atomic_path
+
+    filled = validate_config(config)
+    ordered = {key: filled[key] for key in load_schema()["properties"] if key in filled}  # the schema's order
+    text = yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=100)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def _check_cross_keys(config: Mapping[str, Any]) -> None:

@@ -30,8 +30,44 @@ def test_dry_run_lists_every_job(workdir):
                                          "charge_scan_plot": 1, "pretrain_coulomb": 1, "pretrain": 4, "finetune": 5, "dft_stress_check": 1, "validation": 1,
                                          "evaluate": 1, "lt_models": 1, "md": 1, "eos_dft": 2, "eos": 1,
                                          "transition": 2, "transition_report": 1,
-                                         "all": 1}
+                                         "effective_config": 1, "all": 1}
     assert not (workdir / "results").exists()
+
+
+def test_the_config_stack_holds_from_any_directory(tmp_path):
+    """default config/config.yaml → campaign file → the user's file → --config, whatever
+    directory snakemake runs in (the default is found beside the Snakefile, not in the working
+    directory): results/config.yaml is that stack, merged and validated independently here."""
+    import yaml
+
+    from ionnp.config import load_config, load_schema
+
+    from .conftest import REPO, SNAKEMAKE
+
+    user = tmp_path / "mine.yaml"
+    user.write_text("seed: 7\ntraining: {finetune: {epochs: 3}}\n")
+    elsewhere, campaign = tmp_path / "elsewhere", tmp_path / "campaign"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "-d", str(campaign), "--cores", "1",
+         "results/config.yaml", "--configfile", str(REPO / "config/validation.yaml"), str(user),
+         "--config", "seed=8"],
+        cwd=elsewhere, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    effective = yaml.safe_load((campaign / "results/config.yaml").read_text())
+    assert effective == load_config(REPO / "config/config.yaml", REPO / "config/validation.yaml", user) | {"seed": 8}
+    assert effective["training"]["finetune"]["epochs"] == 3  # the user's file over the campaign's 500
+    # A key only the default sets (the schema's default differs) reaches the campaign, and a
+    # changed stack rewrites results/config.yaml.
+    default = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    schema_steps = load_schema()["properties"]["sampling"]["properties"]["steps"]["default"]
+    bare = subprocess.run(
+        [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "-d", str(campaign), "--cores", "1",
+         "results/config.yaml", "--configfile", str(user)],
+        cwd=elsewhere, capture_output=True, text=True, timeout=300)
+    assert bare.returncode == 0, bare.stderr[-3000:]
+    steps = yaml.safe_load((campaign / "results/config.yaml").read_text())["sampling"]["steps"]
+    assert steps == default["sampling"]["steps"] != schema_steps
 
 
 @pytest.mark.parametrize(
