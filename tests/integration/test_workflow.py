@@ -299,7 +299,8 @@ def test_final_model_is_stable(campaign):
     named = {c["name"]: c for c in validation["criteria"]}
     assert len(named) == 29 and named["wurtzite the NNP's ground state"]["passed"]
     assert named["ensemble spread below the threshold throughout"]["passed"]
-    assert validation["passed"] + validation["failed"] == 29
+    assert named["fine-tuned force error lowest near q_L/T"]["diagnostic"]
+    assert validation["passed"] + validation["failed"] == 27  # the two diagnostics not counted
     assert "criteria hold" in (campaign / "results/validation.md").read_text()
 
 
