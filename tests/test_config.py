@@ -99,3 +99,26 @@ def test_the_effective_config_is_written_validated_in_the_schema_order(tmp_path)
     with pytest.raises(ConfigError, match="config key seed"):
         write_config({"seed": -1}, tmp_path / "bad.yaml")
     assert not (tmp_path / "bad.yaml").exists()
+
+
+def test_the_paper_campaign_is_paper_scale():
+    """config/paper.yaml over the default trains and labels at the paper's scale, not the demo's:
+    its effective model and training sections differ from the default's, a 5-member ensemble,
+    64-atom sampling (hence DFT) cells built from the prototypes, the 80 Ry stress-converged
+    cut-off, ≥ 2 ps NVE."""
+    from conftest import REPO
+
+    from ionnp.chemistry import Chemistry
+    from ionnp.sampling.prototypes import build
+
+    default = load_config(REPO / "config" / "config.yaml")
+    paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper.yaml")
+    for section in ("model", "training", "md", "dft"):
+        assert paper[section] != default[section], section
+    assert paper["model"]["ensemble_size"] == 5
+    assert paper["training"]["finetune"]["epochs"] > default["training"]["finetune"]["epochs"]
+    chemistry = Chemistry.from_charges(paper["potential"]["charges"])
+    sampling = paper["sampling"]
+    assert {phase: len(build(phase, chemistry, sampling["supercell"][phase]))
+            for phase in sampling["phases"]} == dict.fromkeys(sampling["phases"], 64)
+    assert paper["dft"]["ecutwfc"] >= 80 and paper["md"]["nve_steps"] * paper["md"]["timestep_fs"] >= 2000
