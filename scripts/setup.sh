@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything ionnp needs on a Debian machine:
-#   - Quantum ESPRESSO (pw.x, ld1.x) and graphviz from Debian when they are missing and we are
-#     root; otherwise a message saying what to install (on a cluster: load the modules);
+#   - the executables a campaign runs: pw.x, ph.x, ld1.x (Quantum ESPRESSO) and dot (graphviz),
+#     installed from Debian when missing and we are root; otherwise the Python part is still set
+#     up and a message names each missing executable with its Debian package (on a cluster:
+#     the module to load before snakemake), and the script exits 3;
 #   - a virtual environment (.venv, or $IONNP_VENV) with the pinned Python packages
 #     (requirements.txt under constraints.txt, which pins the CPU build of torch) and ionnp.
 # A second call does nothing unless requirements.txt, constraints.txt or pyproject.toml changed.
@@ -10,19 +12,20 @@ cd "$(dirname "$0")/.."
 venv=${IONNP_VENV:-.venv}
 python=${PYTHON:-python3}
 
-missing=()
-{ command -v pw.x && command -v ld1.x; } >/dev/null || missing+=(quantum-espresso libopenblas0-serial)
-command -v dot >/dev/null || missing+=(graphviz)
-if ((${#missing[@]})); then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        echo "setup: installing Debian packages: ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
-        echo "setup: missing ${missing[*]}: install these Debian packages (or load pw.x, ld1.x" \
-             "and graphviz as modules on a cluster), then run this again" >&2
-        exit 1
-    fi
+# executable -> Debian package that ships it
+declare -A package=([pw.x]=quantum-espresso [ph.x]=quantum-espresso [ld1.x]=quantum-espresso [dot]=graphviz)
+missing_executables() {
+    local exe
+    for exe in pw.x ph.x ld1.x dot; do command -v "$exe" >/dev/null || echo "$exe"; done
+}
+missing=($(missing_executables))
+if ((${#missing[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    packages=($(for exe in "${missing[@]}"; do echo "${package[$exe]}"; done | sort -u))
+    [[ " ${packages[*]} " == *" quantum-espresso "* ]] && packages+=(libopenblas0-serial)
+    echo "setup: installing Debian packages: ${packages[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+    missing=($(missing_executables))
 fi
 
 stamp="$venv/.ionnp-setup"
@@ -34,4 +37,13 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     "$venv/bin/pip" install -q -c constraints.txt --no-deps -e .
     echo "$want" > "$stamp"
 fi
-echo "setup: ready ($venv; pw.x at $(command -v pw.x))"
+if ((${#missing[@]})); then
+    for exe in "${missing[@]}"; do
+        echo "setup: $exe not found: install the Debian package ${package[$exe]} (as root:" \
+             "apt-get install ${package[$exe]}), or on a cluster load the module that provides it" \
+             "(e.g. module load quantum-espresso / graphviz) before running snakemake" >&2
+    done
+    echo "setup: Python environment ready ($venv); a campaign needs ${missing[*]} too" >&2
+    exit 3
+fi
+echo "setup: ready ($venv; pw.x at $(command -v pw.x), ph.x, ld1.x, dot found)"
