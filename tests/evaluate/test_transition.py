@@ -82,3 +82,72 @@ def test_nnp_ramp_and_its_spread_guard(tmp_path):
     # a threshold below the members' disagreement stops at the first row and keeps it
     stopped, _ = nnp_ramp(atoms, model, _settings(max_spread_mev_per_atom=1e-6), ZNO, seed=3)
     assert len(stopped) == 1 and stopped.step.iloc[0] == 20
+
+
+KILL_AFTER_BLOCK = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+import ionnp.evaluate.transition as transition
+from ionnp.config import validate_config
+from ionnp.sampling.potential import RigidIonPotential
+from ionnp.sampling.prototypes import build
+from reference import ZNO
+
+save = transition.Checkpoint.save
+def save_then_die(self, block, *args):
+    save(self, block, *args)
+    if block == 2:  # killed as by a wall time, right after block 2 was recorded
+        os.kill(os.getpid(), signal.SIGKILL)
+transition.Checkpoint.save = save_then_die
+settings = transition.RampSettings(**{settings!r})
+transition.empirical_ramp(build("wurtzite", ZNO, (2, 2, 1)),
+                          RigidIonPotential.from_config(validate_config({{}})["potential"]),
+                          settings, ZNO, seed=3, checkpoint_dir={checkpoints!r})
+"""
+
+
+def test_a_killed_ramp_resumes_after_its_last_finished_block(tmp_path, caplog):
+    """SIGKILL after block 2 of 5; the rerun logs its resume, keeps blocks 0-2 exactly as an
+    uninterrupted run computes them (not recomputed) and runs blocks 3-4 to the end."""
+    import dataclasses
+    import logging
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    from ionnp.sampling.potential import RigidIonPotential
+
+    settings = _settings(pressures_gpa=(0.0, 10.0, 20.0))
+    checkpoints = tmp_path / "checkpoint"
+    script = KILL_AFTER_BLOCK.format(tests=str(REPO / "tests"), settings=dataclasses.asdict(settings),
+                                     checkpoints=str(checkpoints))
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert (checkpoints / "state.npz").exists()
+
+    atoms, potential = build("wurtzite", ZNO, (2, 2, 1)), RigidIonPotential.from_config(
+        __import__("ionnp.config", fromlist=["validate_config"]).validate_config({})["potential"])
+    with caplog.at_level(logging.INFO, logger="ionnp.evaluate.transition"):
+        resumed, frames = empirical_ramp(atoms, potential, settings, ZNO, seed=3, checkpoint_dir=checkpoints)
+    assert "resumed after block 2 (20 GPa, step 300)" in caplog.text
+    whole, whole_frames = empirical_ramp(atoms, potential, settings, ZNO, seed=3)
+    finished = whole.block <= 2
+    pd.testing.assert_frame_equal(resumed[finished], whole[finished])
+    assert list(resumed.block) == list(whole.block) and list(resumed.step) == list(whole.step)
+    assert len(frames) == len(whole_frames)
+    # the restored state is the killed run's: the first row after it continues the same cell
+    assert resumed.volume_per_fu.iloc[finished.sum()] == pytest.approx(whole.volume_per_fu.iloc[finished.sum()],
+                                                                       rel=1e-3)
+
+
+def test_a_checkpoint_of_another_ramp_is_not_reused(tmp_path, default_config):
+    from ionnp.sampling.potential import RigidIonPotential
+
+    atoms = build("wurtzite", ZNO, (2, 2, 1))
+    potential = RigidIonPotential.from_config(default_config["potential"])
+    empirical_ramp(atoms, potential, _settings(), ZNO, seed=3, checkpoint_dir=tmp_path)
+    other, _ = empirical_ramp(atoms, potential, _settings(), ZNO, seed=4, checkpoint_dir=tmp_path)
+    fresh, _ = empirical_ramp(atoms, potential, _settings(), ZNO, seed=4)
+    pd.testing.assert_frame_equal(other, fresh)

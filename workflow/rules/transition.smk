@@ -13,6 +13,7 @@ rule transition:
         transition=config["transition"],
         potential=config["potential"],
         seed=config["seed"],
+        checkpoints=lambda wildcards: f"results/transition/checkpoint/{wildcards.potential}",
     log:
         "logs/transition/{potential}.log",
     benchmark:

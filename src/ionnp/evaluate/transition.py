@@ -10,6 +10,12 @@ energy spread; a frame every ``frames_every`` steps. An NNP run whose spread pas
 ``max_spread_mev_per_atom`` stops cleanly there (the model has left its data) and keeps what
 it recorded.
 
+A ramp killed midway (a job's wall time) resumes: after each block the dynamic state (box,
+positions, velocities, image flags: :func:`ionnp.lammps.box.dynamic_state`), the trace and the
+frames so far go to a checkpoint, stamped with the fingerprint of everything that determines the
+ramp (settings, start structure, potential or model file, seed); a rerun with the same
+fingerprint starts after the last finished block instead of from the start.
+
 Transition pressures (:func:`transition_pressures`): on the way up, the first pressure whose
 block ends (its second half) with a volume collapsed past half-way from the potential's own
 wurtzite V(P) towards rocksalt; on the way down, the first block after it that has expanded
@@ -20,11 +26,14 @@ DFT EOS crossing) by the overpressure the kinetics of a finite, periodic cell ne
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +43,8 @@ from ase.units import GPa
 
 from ionnp.chemistry import Chemistry, formula_units
 from ionnp.evaluate.eos import BirchMurnaghan
-from ionnp.lammps.box import GPA_TO_BAR
+from ionnp.io import atomic_path, write_extxyz
+from ionnp.lammps.box import GPA_TO_BAR, dynamic_state, restore_dynamic_state
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.lammps.nnp import LammpsNNP
 from ionnp.logs import ns_per_day
@@ -81,6 +91,69 @@ class RampSettings:
         return up + up[-2::-1]
 
 
+class Checkpoint:
+    """A ramp's progress in ``directory`` (``state.npz``: the state after the last finished
+    block, its trace rows and fingerprint; ``frames.extxyz``: the frames up to it)."""
+
+    def __init__(self, directory: str | os.PathLike, fingerprint: str) -> None:
+        self.directory, self.fingerprint = Path(directory), fingerprint
+        self.state_path, self.frames_path = self.directory / "state.npz", self.directory / "frames.extxyz"
+
+    def save(self, block: int, step: int, state: dict[str, np.ndarray], rows: list[dict],
+             frames: list[Atoms]) -> None:
+        """Record that ``block`` finished (frames first: state.npz is what marks it done)."""
+        write_extxyz(self.frames_path, frames)
+        meta = json.dumps({"fingerprint": self.fingerprint, "block": block, "step": step,
+                           "frames": len(frames), "rows": rows})
+        with atomic_path(self.state_path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, meta=np.array(meta), **state)
+
+    def load(self) -> tuple[int, int, dict[str, np.ndarray], list[dict], list[Atoms]] | None:
+        """(last finished block, step, state, rows, frames), or None without a checkpoint of
+        this fingerprint (one of another ramp is ignored and later overwritten)."""
+        if not self.state_path.exists():
+            return None
+        with np.load(self.state_path) as saved:
+            meta = json.loads(str(saved["meta"]))
+            state = {key: saved[key] for key in saved.files if key != "meta"}
+        if meta["fingerprint"] != self.fingerprint:
+            log.info("checkpoint %s is of another ramp: starting from the beginning", self.state_path)
+            return None
+        import ase.io
+
+        frames = ase.io.read(self.frames_path, ":") if meta["frames"] else []
+        return meta["block"], meta["step"], state, meta["rows"], frames[:meta["frames"]]
+
+    def remove(self) -> None:
+        for path in (self.state_path, self.frames_path):
+            path.unlink(missing_ok=True)
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as JSON-ready data independent of set order and hash seeds."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _canonical(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, Mapping):
+        return sorted([_canonical(k), _canonical(v)] for k, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        return sorted(_canonical(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def ramp_fingerprint(settings: RampSettings, atoms: Atoms, potential: str | bytes, seed: int) -> str:
+    """Hash of what determines a ramp: its settings, the start structure (positions, cell,
+    symbols), the potential (its parameters, or the model file's bytes) and the seed."""
+    digest = hashlib.sha256(json.dumps(_canonical(settings)).encode())
+    digest.update(np.ascontiguousarray(atoms.positions).tobytes())
+    digest.update(np.ascontiguousarray(atoms.cell[:]).tobytes())
+    digest.update(" ".join(atoms.get_chemical_symbols()).encode())
+    digest.update(potential if isinstance(potential, bytes) else potential.encode())
+    digest.update(str(seed).encode())
+    return digest.hexdigest()[:16]
+
+
 class _Engine:
     """What a ramp needs from a LAMMPS instance: the NNP's or the empirical potential's."""
 
@@ -90,8 +163,9 @@ class _Engine:
 
 
 def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms: int, units: int,
-          seed: int, label: str) -> tuple[pd.DataFrame, list[Atoms]]:
-    """Run every block of ``settings.ramp``; returns the trace and the frames."""
+          seed: int, label: str, checkpoint: Checkpoint | None) -> tuple[pd.DataFrame, list[Atoms]]:
+    """Run every block of ``settings.ramp`` (after the last one ``checkpoint`` holds); returns
+    the trace and the frames."""
     lmp = engine.lmp
     temperature = settings.temperature_k
     lmp.commands_list([
@@ -100,9 +174,16 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
     ])
     limit = (None if settings.max_spread_mev_per_atom is None
              else settings.max_spread_mev_per_atom * n_atoms / 1000.0)
-    rows, frames, step, started = [], [], 0, time.perf_counter()
+    rows, frames, step, started, first = [], [], 0, time.perf_counter(), 0
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        done, step, state, rows, frames = saved
+        restore_dynamic_state(lmp, state)
+        first = done + 1
+        log.info("%s: resumed after block %d (%g GPa, step %d) from %s", label, done,
+                 settings.ramp[done], step, checkpoint.state_path)
     total = settings.steps_per_pressure * len(settings.ramp)
-    for block, pressure in enumerate(settings.ramp):
+    for block, pressure in list(enumerate(settings.ramp))[first:]:
         p_bar = pressure * GPA_TO_BAR
         lmp.command(f"fix ramp all npt temp {temperature!r} {temperature!r} "
                     f"{100 * settings.timestep_fs / 1000.0!r} tri {p_bar!r} {p_bar!r} "
@@ -132,6 +213,8 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
                 lmp.command("unfix ramp")
                 return pd.DataFrame(rows), frames
         lmp.command("unfix ramp")
+        if checkpoint is not None:
+            checkpoint.save(block, step, dynamic_state(lmp, n_atoms), rows, frames)
         elapsed = time.perf_counter() - started
         log.info("%s: %g GPa done, step %d / %d, CV %.2f, %.2f ns/day", label, pressure, step, total,
                  rows[-1]["cv"], ns_per_day(step, settings.timestep_fs, elapsed))
@@ -139,21 +222,30 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
 
 
 def nnp_ramp(atoms: Atoms, model: str | os.PathLike, settings: RampSettings, chemistry: Chemistry,
-             seed: int) -> tuple[pd.DataFrame, list[Atoms]]:
+             seed: int, checkpoint_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list[Atoms]]:
     """The ramp with an ionnp model inside LAMMPS (PPPM Coulomb at its q, the network through
-    ``fix external``)."""
+    ``fix external``); resumable through ``checkpoint_dir`` (module docstring)."""
+    checkpoint = (None if checkpoint_dir is None else
+                  Checkpoint(checkpoint_dir, ramp_fingerprint(settings, atoms, Path(model).read_bytes(), seed)))
     with LammpsNNP(atoms, model) as md:
         engine = _Engine(md.lmp, md.fix.command, md.snapshot, lambda: md.energy_spread)
-        return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "NNP ramp")
+        return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "NNP ramp",
+                     checkpoint)
 
 
 def empirical_ramp(atoms: Atoms, potential: RigidIonPotential, settings: RampSettings,
-                   chemistry: Chemistry, seed: int) -> tuple[pd.DataFrame, list[Atoms]]:
-    """The ramp with the empirical potential (Buckingham + Ewald at the formal charges)."""
+                   chemistry: Chemistry, seed: int,
+                   checkpoint_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list[Atoms]]:
+    """The ramp with the empirical potential (Buckingham + Ewald at the formal charges);
+    resumable through ``checkpoint_dir`` (module docstring)."""
+    checkpoint = (None if checkpoint_dir is None else
+                  Checkpoint(checkpoint_dir, ramp_fingerprint(settings, atoms, json.dumps(_canonical(potential)),
+                                                              seed)))
     with LammpsCell(atoms, potential, md_accuracy=1e-5) as cell:
         cell.lmp.command("thermo_style custom step temp pe press vol")  # what a trace row reads
         engine = _Engine(cell.lmp, cell.lmp.command, cell.lammps_frame_atoms, lambda: float("nan"))
-        return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "empirical ramp")
+        return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "empirical ramp",
+                     checkpoint)
 
 
 def transition_pressures(trace: pd.DataFrame, wurtzite: BirchMurnaghan,
@@ -218,4 +310,5 @@ def transition_table(traces: Mapping[str, pd.DataFrame],
     return pd.DataFrame(rows)
 
 
-__all__ = ["RampSettings", "empirical_ramp", "nnp_ramp", "transition_pressures", "transition_table"]
+__all__ = ["Checkpoint", "RampSettings", "empirical_ramp", "nnp_ramp", "ramp_fingerprint", "transition_pressures",
+           "transition_table"]

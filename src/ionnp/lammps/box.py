@@ -83,6 +83,34 @@ def box(lmp: Lammps) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(boxlo), np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
 
 
+def dynamic_state(lmp: Lammps, n: int) -> dict[str, np.ndarray]:
+    """What a run needs to go on exactly where it is (:func:`restore_dynamic_state`): the box
+    (``boxlo``, ``boxhi``, ``tilt`` xy xz yz, Å), and by atom ID the positions ``x`` (Å),
+    velocities ``v`` (Å/ps) and image flags ``image`` of ``n`` atoms, in the LAMMPS frame."""
+    boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+    return {"boxlo": np.asarray(boxlo, dtype=float), "boxhi": np.asarray(boxhi, dtype=float),
+            "tilt": np.array([xy, xz, yz], dtype=float), "x": per_atom(lmp, "x", n),
+            "v": per_atom(lmp, "v", n),
+            "image": in_id_order(lmp, lmp.numpy.extract_atom("image"), n).astype(np.int64)}
+
+
+def restore_dynamic_state(lmp: Lammps, state: dict[str, np.ndarray]) -> None:
+    """Set a box built for the same atoms (same IDs and types) to ``state``, as
+    :func:`dynamic_state` read it; the next ``run`` starts from there (its setup rebuilds
+    neighbour lists and k-space)."""
+    import ctypes
+
+    lo, hi = state["boxlo"].tolist(), state["boxhi"].tolist()
+    xy, xz, yz = state["tilt"].tolist()
+    lmp.command("change_box all " + " ".join(f"{axis} final {lo[i]!r} {hi[i]!r}" for i, axis in enumerate("xyz"))
+                + f" xy final {xy!r} xz final {xz!r} yz final {yz!r} units box")
+    n = len(state["x"])
+    for name in ("x", "v"):
+        values = np.ascontiguousarray(state[name], dtype=float).ravel()
+        lmp.scatter_atoms(name, 1, 3, (ctypes.c_double * (3 * n))(*values))
+    lmp.scatter_atoms("image", 0, 1, (ctypes.c_int * n)(*state["image"].astype(int).tolist()))
+
+
 def virial_stress(lmp: Lammps, prism: Prism, compute: str = "virial") -> np.ndarray:
     """(6,) stress (eV/Å³, ASE sign, Voigt, input frame) from a ``compute pressure NULL
     virial`` (bar, LAMMPS order xx yy zz xy xz yz)."""
@@ -93,5 +121,5 @@ def virial_stress(lmp: Lammps, prism: Prism, compute: str = "virial") -> np.ndar
 
 
 __all__ = ["GPA_TO_BAR", "LMP_SIZE_ROWS", "LMP_STYLE_ATOM", "LMP_STYLE_GLOBAL", "LMP_TYPE_ARRAY",
-           "LMP_TYPE_VECTOR", "VELOCITY_TO_LAMMPS", "box", "create_box", "in_id_order", "per_atom",
-           "virial_stress"]
+           "LMP_TYPE_VECTOR", "VELOCITY_TO_LAMMPS", "box", "create_box", "dynamic_state", "in_id_order", "per_atom",
+           "restore_dynamic_state", "virial_stress"]
