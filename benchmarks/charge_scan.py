@@ -9,7 +9,7 @@ Structures: 16-atom ZnO cells of the five prototypes (unrelaxed, strained 2 % an
 
 * one Coulomb pass: ``coulomb()`` at unit charges for every structure, which the workflow
   does once and stores;
-* the scan: :func:`ionnp.charge_scan.charge_scan` on the default 41-point q grid from the
+* the scan: :func:`ionnp.charges.scan.charge_scan` on the default 41-point q grid from the
   stored unit-charge results (pair features, raw least squares, K-fold learnability with one
   factorisation per fold, spread);
 * a naive scan: the same design matrix, then for every q every fold refitted to the target

@@ -1,4 +1,4 @@
-"""Ewald vs PME in ionnp.coulomb: time per call and accuracy, plus the cost of a charge scan.
+"""Ewald vs PME in ionnp.charges.coulomb: time per call and accuracy, plus the cost of a charge scan.
 
     python benchmarks/coulomb_ewald_vs_pme.py [--ewald-max-atoms N]
 

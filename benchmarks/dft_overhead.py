@@ -1,6 +1,6 @@
 """ionnp's overhead per DFT structure against the same pw.x input run directly.
 
-For a few 2-atom and 8-atom ZnO cells: wall time of ``ionnp.dft.run_structure`` (writes the
+For a few 2-atom and 8-atom ZnO cells: wall time of ``ionnp.dft.pw.run_structure`` (writes the
 input through ASE, runs pw.x, parses and records the result) and of ``pw.x -in espresso.pwi``
 on the very input ionnp wrote, alternated three times in the same run (best of each), with
 the ratio.

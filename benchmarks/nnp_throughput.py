@@ -8,7 +8,7 @@ rocksalt), atoms per second, best of ``--repeats`` calls after a warm-up. The io
 * ``ionnp 1 model``: one ShortRangeModel (the unit MACE compares with), neighbour list included;
 * ``ionnp ensemble K``: the default NNPotential (K members sharing one descriptor pass), mean
   forces only (``spread=False``) and with the force/stress spread (one backward per member);
-* ``Coulomb q²E_C(1)``: the analytic term of the full potential (ionnp.coulomb, PME at this
+* ``Coulomb q²E_C(1)``: the analytic term of the full potential (ionnp.charges.coulomb, PME at this
   size, float64), which MACE does not have; the full potential costs ensemble + Coulomb.
 
 Training: one optimisation step (forward, forces and stress with a graph for the loss, loss
@@ -17,7 +17,7 @@ of E, F and σ, backward, AdamW) on a batch of 8 rattled 96-atom wurtzite cells.
 MD: CPU time of one NVE velocity-Verlet step (energy, forces and stress; 0.5 fs, 300 K) of
 rattled 96- and 768-atom wurtzite cells with the default ensemble at q = 0.8 (``spread=False``),
 three ways: ASE's VelocityVerlet with IonnpCalculator (Coulomb by torch-pme's Ewald at the
-model's ε = 1e-8, and at ε = 1e-5), and LAMMPS (ionnp.lammps_md: the NNP through ``fix external``,
+model's ε = 1e-8, and at ε = 1e-5), and LAMMPS (ionnp.lammps.nnp: the NNP through ``fix external``,
 Coulomb by LAMMPS's PPPM at 1e-5 relative force accuracy). The row ``NNP short range alone`` is
 the ensemble's forward and backward pass with its neighbour list, the part both paths share.
 The LAMMPS set-up (one evaluation per :meth:`LammpsNNP.run`) is timed apart and subtracted.

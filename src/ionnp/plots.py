@@ -18,7 +18,7 @@ from ionnp.io import atomic_path  # noqa: E402
 def plot_enthalpy(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Enthalpy per formula unit relative to the lowest phase, against pressure.
 
-    ``table`` is :func:`ionnp.prototypes.enthalpy_table`'s output.
+    ``table`` is :func:`ionnp.sampling.prototypes.enthalpy_table`'s output.
     """
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     for phase, rows in table.groupby("phase", sort=False):
@@ -38,7 +38,7 @@ def plot_sampling_run(trace: pd.DataFrame, cv_grid, free_energy, path: str | os.
     """CV trace against time and the well-tempered free-energy estimate F(CN).
 
     Args:
-        trace: :class:`ionnp.sampling.RunResult` trace (time_ps, cv, volume).
+        trace: :class:`ionnp.sampling.driver.RunResult` trace (time_ps, cv, volume).
         cv_grid, free_energy: F(s) (eV) on a grid of CN values.
         path: PNG to write.
         title: the run's name.
@@ -368,7 +368,7 @@ def plot_eos(points: pd.DataFrame, fits: dict, reference: str, max_pressure_gpa:
 
     Args:
         points: columns method, phase, volume_a3, energy_ev (per formula unit).
-        fits: :func:`ionnp.eos.fits_of` of those points.
+        fits: :func:`ionnp.evaluate.eos.fits_of` of those points.
     """
     from ase.units import GPa
 

@@ -1,4 +1,4 @@
-"""ionnp.coulomb against independent values: Madelung constants, finite differences, a numpy
+"""ionnp.charges.coulomb against independent values: Madelung constants, finite differences, a numpy
 Ewald sum, the exact q² scaling, and Ewald against PME."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""MD inside LAMMPS (ionnp.lammps_md) against independent values: IonnpCalculator's energy,
+"""MD inside LAMMPS (ionnp.lammps.nnp) against independent values: IonnpCalculator's energy,
 forces and stress (the same model, Coulomb by torch-pme), ASE's velocity Verlet, and the
 energy conservation of NVE."""
 
@@ -20,7 +20,7 @@ torch.set_num_threads(1)
 
 #: LAMMPS's ``metal`` Coulomb constant, 14.399645 eV Å, lies 3.3e-8 (relative) below
 #: CODATA's, which torch-pme uses: E_C ≈ −4 eV/atom at q = 0.9 differs by ~1.5e-7 eV/atom.
-#: The Ewald sums themselves agree to ~1e-9 eV/atom (RigidIonPotential, ionnp.coulomb at
+#: The Ewald sums themselves agree to ~1e-9 eV/atom (RigidIonPotential, ionnp.charges.coulomb at
 #: ε = 1e-12). Hence the tolerances of the comparisons with IonnpCalculator:
 ENERGY_TOL = 1e-6  # eV/atom
 FORCE_TOL = 5e-7  # eV/Å

@@ -1,4 +1,4 @@
-"""ionnp.core_repulsion and the model's core term: ZBL forces against LAMMPS's pair_style zbl,
+"""ionnp.nnp.core_repulsion and the model's core term: ZBL forces against LAMMPS's pair_style zbl,
 the switch's smoothness, finite-difference forces where the core acts, and a repulsive wall at
 1 Å in a model that never saw such a contact."""
 

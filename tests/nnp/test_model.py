@@ -1,6 +1,6 @@
 """ionnp.model against independent values: finite differences of the energy, symmetries
 (translation, rotation, permutation, periodic images, supercells), the Coulomb term of
-ionnp.coulomb, ensemble statistics computed member by member, and model files."""
+ionnp.charges.coulomb, ensemble statistics computed member by member, and model files."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ def test_pretrain_targets_are_the_buckingham_labels(frames):
 
 
 def test_finetune_targets_remove_q_squared_coulomb(frames, potential):
-    """DFT stand-in: LAMMPS's Buckingham + Ewald at charges ±2. Removing q² × (ionnp.coulomb at
+    """DFT stand-in: LAMMPS's Buckingham + Ewald at charges ±2. Removing q² × (ionnp.charges.coulomb at
     unit charges) with q = 2 must leave LAMMPS's Buckingham-only labels."""
     assert potential.charges == {"Zn": 2.0, "O": -2.0}
     atoms = frames[1].copy()

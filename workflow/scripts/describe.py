@@ -1,4 +1,4 @@
-"""Rule describe: structure features of every pool frame (ionnp.distill.structure_features)."""
+"""Rule describe: structure features of every pool frame (ionnp.distill.features.structure_features)."""
 
 import _ionnp_path  # noqa: F401
 import numpy as np

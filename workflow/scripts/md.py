@@ -1,4 +1,4 @@
-"""Rule md: NVE energy drift and a compression run with the final model (ionnp.md)."""
+"""Rule md: NVE energy drift and a compression run with the final model (ionnp.evaluate.md)."""
 
 import json
 

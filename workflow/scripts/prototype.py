@@ -1,4 +1,4 @@
-"""Rule prototype: relax one polymorph at one pressure (ionnp.prototypes.relax)."""
+"""Rule prototype: relax one polymorph at one pressure (ionnp.sampling.prototypes.relax)."""
 
 import _ionnp_path  # noqa: F401
 

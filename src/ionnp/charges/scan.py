@@ -35,7 +35,7 @@ target is linear in q², so per fold the coefficients are θ(q) = θ_ref − q²
 Every squared metric of the table is therefore an exact quadratic in q², which
 :func:`pick_q` uses to place the optimum between grid points.
 
-Measured on labels of Buckingham + Coulomb at charges ±q_true (tests/test_charge_scan.py: 60
+Measured on labels of Buckingham + Coulomb at charges ±q_true (tests/charges/test_scan.py: 60
 strained and rattled 8–16-atom cells of five phases at 0–20 GPa), default settings: the
 learnability optimum lies within 0.003 e of q_true = 0.6, 1.0 and 1.4 (the O–O C/r⁶ tail
 beyond the 6 Å cut-off is what the linear model cannot learn). The raw least squares give
@@ -105,7 +105,7 @@ class ReferenceStructure:
         energy: reference energy (eV).
         forces: reference forces, shape (N, 3) (eV/Å).
         stress: reference stress, shape (6,), Voigt, ASE sign (eV/Å³).
-        coulomb_unit: Ewald energy, forces, stress at charges ±1 (:func:`ionnp.coulomb.coulomb`).
+        coulomb_unit: Ewald energy, forces, stress at charges ±1 (:func:`ionnp.charges.coulomb.coulomb`).
         group: the stratum the structure belongs to (grouped cross-validation leaves one
             group out at a time); by default its phase.
     """

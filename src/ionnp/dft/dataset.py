@@ -2,7 +2,7 @@
 
 Sampled structures (the distilled pool frames) are split stratified by (phase, run pressure)
 (:func:`stratified_split`). Equation-of-state cells (pw.x at fixed-shape volumes of
-each polymorph, :mod:`ionnp.eos`) bring what sampling at high temperature lacks: each phase near
+each polymorph, :mod:`ionnp.evaluate.eos`) bring what sampling at high temperature lacks: each phase near
 its equilibrium and under uniform strain. Alternate volumes go to train and test
 (:func:`alternate_split`), so the NNP's equation of state and transition pressure are partly an
 out-of-sample test. Every frame carries ``source`` ('sampling' or 'eos'), ``phase``,

@@ -1,6 +1,6 @@
 """Molecular dynamics with a trained NNP: NVE energy drift and a compression run, through ASE
-(:class:`~ionnp.calculator.IonnpCalculator`) or, for large cells, inside LAMMPS
-(:mod:`ionnp.lammps_md`: Coulomb by PPPM, the network through ``fix external``).
+(:class:`~ionnp.nnp.calculator.IonnpCalculator`) or, for large cells, inside LAMMPS
+(:mod:`ionnp.lammps.nnp`: Coulomb by PPPM, the network through ``fix external``).
 
 Both start from the model's own minimum (:func:`relax`: positions and cell), not from the
 empirical potential's cell: a model whose equilibrium volume differs would otherwise start
@@ -9,7 +9,7 @@ far from equilibrium, under GPa of stress, and the NVE run would measure that, n
 Drift: total energy per atom against time in NVE (velocity Verlet), fitted by a straight line;
 its slope (meV/atom/ps) measures how well forces and energy agree and how smooth the model is.
 Compression: Berendsen NPT from wurtzite with the pressure raised in steps, recording volume,
-the coordination-number CV (:mod:`ionnp.coordination`) and pressure, to see whether and where
+the coordination-number CV (:mod:`ionnp.sampling.coordination`) and pressure, to see whether and where
 the model transforms.
 
 Every trace records the ensemble's energy spread (``spread_mev_per_atom``: population standard

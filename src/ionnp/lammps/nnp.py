@@ -6,7 +6,7 @@
                        # total_ev, pressure_gpa, volume_a3
     result.frames      # Atoms every ``frames_every`` steps, with energy, forces and stress
 
-The energy is that of :class:`~ionnp.calculator.IonnpCalculator`, E = E_NN + q² E_C(1),
+The energy is that of :class:`~ionnp.nnp.calculator.IonnpCalculator`, E = E_NN + q² E_C(1),
 split between LAMMPS and Python:
 
 * the Coulomb term is LAMMPS's own: charges q·(±1) on the atoms (the model's

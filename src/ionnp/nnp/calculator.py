@@ -1,4 +1,4 @@
-"""ASE calculator of an ionnp model file (or an :class:`~ionnp.model.NNPotential`).
+"""ASE calculator of an ionnp model file (or an :class:`~ionnp.nnp.potential.NNPotential`).
 
     calc = IonnpCalculator("models/finetune_q0.8.pt")
     atoms.calc = calc

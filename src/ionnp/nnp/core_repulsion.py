@@ -13,7 +13,7 @@ nuclear repulsion, switched off smoothly between ``onset`` and ``cutoff``:
 
 V_ZBL is LAMMPS's ``pair_style zbl`` (the same constants; the test compares forces). S is C²,
 so energy, forces and stress stay smooth. ``r_off`` is the shortest contact of the pair in the
-data the model was normalised on (:meth:`ionnp.model.ShortRangeModel.fit_normalisation`), so the
+data the model was normalised on (:meth:`ionnp.nnp.short_range.ShortRangeModel.fit_normalisation`), so the
 term is zero on every training structure and the network alone fits the labels; ``r_on`` is
 ``width`` Å below it. Units: Å, eV.
 """

@@ -32,7 +32,7 @@ class NNPotential(torch.nn.Module):
         charge: the effective charge q (e); 0 switches the Coulomb term off.
         charge_signs: the unit charge of each element (+1 cation, −1 anion), the charges of
             E_C(1); default +1 for the first element, −1 for the second (two elements only).
-        coulomb_accuracy: ε of :func:`ionnp.coulomb.coulomb`.
+        coulomb_accuracy: ε of :func:`ionnp.charges.coulomb.coulomb`.
     """
 
     def __init__(self, members: Sequence[ShortRangeModel], charge: float = 0.0,

@@ -29,7 +29,7 @@ class Prediction:
 
     Attributes:
         energy: eV (short range + Coulomb).
-        energies: (N,) eV; they sum to ``energy`` (the Coulomb energy, which ionnp.coulomb
+        energies: (N,) eV; they sum to ``energy`` (the Coulomb energy, which ionnp.charges.coulomb
             gives only as a total, is shared equally among the atoms).
         forces: (N, 3) eV/Å. stress: (6,) eV/Å³ (ASE sign, Voigt xx yy zz yz xz xy).
         energy_std, forces_std, stress_std: ensemble spread (population standard deviation

@@ -3,19 +3,19 @@ Coulomb term, with forces and stress by autograd.
 
     E = mean_k E_NN,k + E_core + q² E_C(1),    E_NN,k = Σ_i ε_k(G_i),    ε_k(G_i) = s_{Z_i} + a·MLP_{k,Z_i}(x_i)
 
-G_i are the ANI-style symmetry functions of :mod:`ionnp.descriptors`, x_i = (G_i − μ_Z)/σ_Z
+G_i are the ANI-style symmetry functions of :mod:`ionnp.nnp.descriptors`, x_i = (G_i − μ_Z)/σ_Z
 their per-element standardisation (μ, σ set from training data and stored as buffers),
 s_Z a per-element energy shift and a an energy scale (buffers, set from the training
 labels), MLP_{k,Z} the network of element Z in ensemble member k. E_C(1) is the Ewald energy
-of unit charges ±1 (:func:`ionnp.coulomb.coulomb`), so the Coulomb term is added back
+of unit charges ±1 (:func:`ionnp.charges.coulomb.coulomb`), so the Coulomb term is added back
 analytically and exactly: E_C(q) = q² E_C(1) (docs/method.md, effective charge). E_core is a
 fixed ZBL repulsion switched on only below the shortest contacts of the training data
-(:mod:`ionnp.core_repulsion`), so that no model can let atoms collapse; its radii are buffers set
+(:mod:`ionnp.nnp.core_repulsion`), so that no model can let atoms collapse; its radii are buffers set
 with the normalisation and travel in the model file.
 
 Forces are F = −∂E/∂r. The stress is σ = (1/V) ∂E/∂ε for a symmetric strain ε that deforms
 positions and cell together (r → r(1+ε), cell → cell(1+ε)): ASE's sign (positive under
-tension) and Voigt order xx yy zz yz xz xy, eV/Å³ — the convention of ionnp.coulomb and of
+tension) and Voigt order xx yy zz yz xz xy, eV/Å³ — the convention of ionnp.charges.coulomb and of
 the LAMMPS labels.
 
 Structures are batched by concatenation into one :class:`Graph` (atoms of all structures in
@@ -68,7 +68,7 @@ class ModelSettings:
         activation: one of :data:`ACTIVATIONS`.
         ensemble_size: K, the number of independently trained short-range models.
         core_width: Å over which the core repulsion fades out below the shortest training
-            contact of each pair (:mod:`ionnp.core_repulsion`); 0 switches it off.
+            contact of each pair (:mod:`ionnp.nnp.core_repulsion`); 0 switches it off.
     """
 
     descriptors: DescriptorSettings = field(default_factory=DescriptorSettings)

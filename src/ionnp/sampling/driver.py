@@ -2,7 +2,7 @@
 
 One run starts from a relaxed prototype, heats it to T in NPT at pressure P with a fully
 flexible cell (``fix npt ... tri``), and biases the mean Zn–O coordination number
-(:mod:`ionnp.coordination`) through ``fix external`` so that the run climbs from 4-fold to
+(:mod:`ionnp.sampling.coordination`) through ``fix external`` so that the run climbs from 4-fold to
 5- and 6-fold coordination and the pool holds transition paths, not only minima. The dynamics
 use fast Ewald settings; every written frame is then relabelled with the precise ones:
 
@@ -314,7 +314,7 @@ def run_metadynamics(
         log_file: LAMMPS log.
         progress: called with (step, total steps) at each write step.
         cv_skin: Verlet skin (Å) of the CV's pair list in biased runs
-            (:class:`~ionnp.coordination.VerletCoordination`).
+            (:class:`~ionnp.sampling.coordination.VerletCoordination`).
 
     Raises:
         SamplingError: LAMMPS failed or the temperature ran away; carries the frames so far.

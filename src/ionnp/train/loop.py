@@ -3,7 +3,7 @@
 Targets (docs/method.md §6–7):
 
 * A-Train (pretraining) at effective charge q on empirical frames
-  (:func:`ionnp.sampling.label_frame`): the empirical potential's residual at q,
+  (:func:`ionnp.sampling.labels.label_frame`): the empirical potential's residual at q,
   y_emp − q² y_C(1) = y_Buck + (z² − q²) y_C(1), for per-atom energies, total, forces and
   stress, z the formal charge (``potential.charges``). y_Buck are the Buckingham labels
   (``arrays['buck_energies']``, ``info['buck_energy']``, ``arrays['buck_forces']``,
@@ -12,7 +12,7 @@ Targets (docs/method.md §6–7):
   starts one E_DFT − E_emp away from its target at every q (docs/method.md).
 * Fine-tuning on DFT frames at effective charge q: y(q) = y_DFT − q² y_C(1) for the energy,
   forces and stress, y_DFT from the frame's calculator and y_C(1) a precomputed unit-charge
-  :class:`~ionnp.coulomb.CoulombResult`.
+  :class:`~ionnp.charges.coulomb.CoulombResult`.
 
 Loss (per batch of structures; weights from :class:`TrainingSettings`):
 
