@@ -104,8 +104,8 @@ def test_the_effective_config_is_written_validated_in_the_schema_order(tmp_path)
 def test_the_paper_campaign_is_paper_scale():
     """config/paper.yaml over the default trains and labels at the paper's scale, not the demo's:
     its effective model and training sections differ from the default's, a 5-member ensemble,
-    64-atom sampling (hence DFT) cells built from the prototypes, the 80 Ry stress-converged
-    cut-off, ≥ 2 ps NVE."""
+    64-atom sampling (hence DFT) cells built from the prototypes, an 80 Ry cut-off, PBE-D3,
+    ≥ 2 ps NVE."""
     from conftest import REPO
 
     from ionnp.chemistry import Chemistry
@@ -122,3 +122,4 @@ def test_the_paper_campaign_is_paper_scale():
     assert {phase: len(build(phase, chemistry, sampling["supercell"][phase]))
             for phase in sampling["phases"]} == dict.fromkeys(sampling["phases"], 64)
     assert paper["dft"]["ecutwfc"] >= 80 and paper["md"]["nve_steps"] * paper["md"]["timestep_fs"] >= 2000
+    assert paper["dft"]["dispersion"] == "dft-d3" and default["dft"]["dispersion"] == "none"  # PBE-D3, as the paper

@@ -53,7 +53,7 @@ def sampling_runs():
 
 
 def sampling_run_settings():
-    """The sampling keys one metadynamics run reads (ionnp.sampling.RunSettings), not the grid
+    """The sampling keys one metadynamics run reads (ionnp.sampling.driver.RunSettings), not the grid
     (phases, temperatures, pressures, walkers, supercells): adding a temperature schedules only
     the new runs and what depends on the pool."""
     section = config["sampling"]
@@ -110,10 +110,14 @@ def dft_shard_files():
 
 
 def dft_calculation():
-    """The dft settings that change a pw.x result or its launch (not split or tolerances)."""
+    """The dft settings that change a pw.x result or its launch (not split or tolerances);
+    dispersion only when set, so the params (and jobs) of a campaign without it do not change."""
     keys = ("ecutwfc", "ecutrho", "kspacing", "smearing", "degauss", "conv_thr_per_atom",
             "mixing_beta", "electron_maxstep", "max_attempts", "launcher")
-    return {key: config["dft"][key] for key in keys}
+    calculation = {key: config["dft"][key] for key in keys}
+    if config["dft"]["dispersion"] != "none":
+        calculation["dispersion"] = config["dft"]["dispersion"]
+    return calculation
 
 
 def eos_training_files(suffix):

@@ -21,6 +21,17 @@ so Snakemake's ``retries`` or the next call runs it again, and only those struct
 k-points: ``kspacing`` in config is in Å⁻¹ *with* the 2π (n_i = ⌈|b_i| / kspacing⌉,
 |b_i| = 2π/d_i), converted here once into an explicit Monkhorst–Pack grid; ASE's own
 ``kspacing`` keyword omits the 2π and is not used. ``tprnfor`` and ``tstress`` are always on.
+
+Dispersion (``dispersion``, config ``dft.dispersion``): ``none`` (plain PBE) or ``dft-d3``,
+Grimme's DFT-D3 with zero damping (S. Grimme et al., J. Chem. Phys. 132, 154104 (2010)), the
+two-body C6 and C8 terms only: ``vdw_corr='dft-d3'``, ``dftd3_version=3``,
+``dftd3_threebody=.false.`` in ``&system``. The three-body (Axilrod–Teller–Muto) term is off,
+as in D3 as published and in Grimme's ``dftd3`` program by default; QE's own default would add
+it, so it is set explicitly. QE takes the damping parameters of the pseudopotentials'
+functional (PBE: s6 = 1, s8 = 0.722, rs6 = 1.217, rs8 = 1) and real-space cut-offs of √9000 bohr
+(pairs) and 40 bohr (coordination numbers). D3 is added to the energy, forces and stress after
+the SCF and does not change the electrons. ``none`` leaves no trace: the same pw.x input,
+fingerprint and status record as before the option existed, so earlier results stay valid.
 """
 
 from __future__ import annotations
@@ -47,6 +58,11 @@ from ionnp.io import atomic_path
 
 log = logging.getLogger(__name__)
 
+#: ``&system`` keywords of each ``dispersion`` choice (none: no keyword at all).
+DISPERSION: dict[str, dict[str, Any]] = {
+    "none": {},
+    "dft-d3": {"vdw_corr": "dft-d3", "dftd3_version": 3, "dftd3_threebody": False},
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,8 @@ class DftSettings:
         conv_thr_per_atom: SCF threshold per atom (Ry).
         mixing_beta, electron_maxstep: first attempt's mixing and step limit.
         max_attempts: SCF attempts before ``not_converged``.
+        dispersion: ``none`` or ``dft-d3`` (D3 zero damping, two-body only: see the module's
+            docstring and :data:`DISPERSION`).
     """
 
     pseudopotentials: Mapping[str, str]
@@ -75,20 +93,36 @@ class DftSettings:
     mixing_beta: float = 0.4
     electron_maxstep: int = 100
     max_attempts: int = 3
+    dispersion: str = "none"
+
+    def __post_init__(self):
+        if self.dispersion not in DISPERSION:
+            raise ValueError(f"unknown dft dispersion {self.dispersion!r}: "
+                             f"one of {', '.join(DISPERSION)}")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], pseudo_files: Sequence[str | os.PathLike]) -> DftSettings:
         """From the ``dft`` config section and the UPF files (one per element, named
-        ``<element>.UPF``, all in one folder)."""
+        ``<element>.UPF``, all in one folder). ``dispersion`` may be absent (``none``): the
+        workflow passes it only when set, so the params of a campaign without it do not change."""
         keys = ("ecutwfc", "ecutrho", "kspacing", "smearing", "degauss", "conv_thr_per_atom",
                 "mixing_beta", "electron_maxstep", "max_attempts")
         return cls(pseudopotentials={Path(p).stem: Path(p).name for p in pseudo_files},
                    pseudo_dir=str(Path(pseudo_files[0]).resolve().parent),
-                   **{key: section[key] for key in keys})
+                   **{key: section[key] for key in keys},
+                   dispersion=section.get("dispersion", "none"))
+
+    def record(self) -> dict[str, Any]:
+        """The settings as a dict, ``dispersion`` only when set (``none`` as before the option)."""
+        settings = asdict(self)
+        if self.dispersion == "none":
+            del settings["dispersion"]
+        return settings
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes the result (the pseudopotential files' content too)."""
-        payload = {k: v for k, v in asdict(self).items() if k != "pseudo_dir"}
+        """Hash of everything that changes the result (the pseudopotential files' content too);
+        ``dispersion: none`` hashes as before the option, so earlier results are reused."""
+        payload = {k: v for k, v in self.record().items() if k != "pseudo_dir"}
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode())
         for name in sorted(self.pseudopotentials.values()):
             digest.update(Path(self.pseudo_dir, name).read_bytes())
@@ -167,7 +201,7 @@ def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, command: 
         "control": {"calculation": "scf", "tprnfor": True, "tstress": True, "disk_io": "none"},
         "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho,
                    "occupations": "smearing", "smearing": settings.smearing,
-                   "degauss": settings.degauss},
+                   "degauss": settings.degauss, **DISPERSION[settings.dispersion]},
         "electrons": {"conv_thr": settings.conv_thr_per_atom * len(atoms),
                       **attempt_parameters(settings, attempt)},
     }
@@ -297,7 +331,7 @@ def label_or_retry(frames: Sequence[Atoms], settings: DftSettings, workdir: Path
             "when this job runs again):\n"
             + "\n".join(f"  {r.structure_id}: {r.status} ({r.reason[:200]})" for r in retry))
     summary = status_summary(results)
-    summary.update(settings=asdict(settings), launch=command)
+    summary.update(settings=settings.record(), launch=command)
     return labelled, summary
 
 
