@@ -31,6 +31,8 @@ def test_default_config_is_valid_and_not_modified(default_config):
          "potential.pairs.Zn-O.rho", "less than or equal to the minimum"),
         ({"potential": {"charges": {"Zn": 2.0, "O": -1.0}}}, "potential.charges", "do not cancel"),
         ({"training": {"pretrain": {"perturb": 0.1}}}, "training.pretrain", "should not be valid"),
+        ({"dft": {"command": "mpirun -np {ranks} pw.x"}}, "dft.command", "is not a launch template"),
+        ({"dft": {"command": "srun pw.x -nk {pools}"}}, "dft.command", "must name {executable}"),
     ],
 )
 def test_errors_name_the_key(config, key, words):

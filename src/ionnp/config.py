@@ -165,6 +165,15 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     if abs(sum(fractions.values()) - 1.0) > 1e-6:
         raise ConfigError(f"config key dft.split: fractions {dict(fractions)} add up to "
                           f"{sum(fractions.values()):g}, not 1")
+    if dft["command"]:
+        try:
+            dft["command"].format(executable="pw.x", tasks=1, pools=1)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ConfigError(f"config key dft.command: {dft['command']!r} is not a launch template "
+                              f"({error!r}); placeholders: {{executable}}, {{tasks}}, {{pools}}") from None
+        if "{executable}" not in dft["command"]:
+            raise ConfigError(f"config key dft.command: {dft['command']!r} must name {{executable}} "
+                              "(pw.x or ph.x)")
     charges = config["charges"]
     if charges["q_min"] >= charges["q_max"]:
         raise ConfigError(f"config key charges.q_min: {charges['q_min']} must be below "

@@ -18,10 +18,12 @@ from ase.build import bulk
 from ionnp.dft.pseudo import generate
 from ionnp.dft.pw import (
     DftSettings,
+    Launch,
     attempt_parameters,
     check_failures,
+    irreducible_kpoints,
+    k_pools,
     kpoint_grid,
-    launch_command,
     run_structure,
     status_summary,
 )
@@ -62,20 +64,59 @@ def test_retries_get_safer(settings):
     assert third.get("mixing_mode") == "local-TF" and "mixing_mode" not in second
 
 
+def launch(launcher, tasks, command=None):
+    return Launch.from_config({"launcher": launcher, "command": command}, tasks)
+
+
 def test_launch_commands():
-    assert launch_command("serial", 4) == "pw.x"
-    assert launch_command("mpirun", 2).startswith("mpirun -np 2")
-    assert launch_command("srun", 8) == "srun --ntasks=8 pw.x -nk 8"
+    cubic = bulk("ZnO", "rocksalt", a=4.3, cubic=True)
+    assert launch("serial", 4).command("pw.x", cubic, [2, 2, 2]) == "pw.x"
+    assert launch("mpirun", 2).command("ph.x").startswith("mpirun -np 2 --bind-to none ph.x -nk 1")
+    assert launch("srun", 8).command("pw.x", cubic, [4, 4, 4]) == "srun --ntasks=8 pw.x -nk 8"
+    own = launch("srun", 6, command="mpiexec -n {tasks} /opt/qe/bin/{executable} -nk {pools}")
+    assert own.command("pw.x", cubic, [2, 2, 2]) == "mpiexec -n 6 /opt/qe/bin/pw.x -nk 3"
     with pytest.raises(ValueError, match="unknown dft launcher"):
-        launch_command("aprun", 1)
+        launch("aprun", 1)
+
+
+def test_pools_never_exceed_the_irreducible_kpoints():
+    """Cubic rocksalt keeps 4 of a 3x3x3 mesh (Oh symmetry: Γ, X, L and one general point);
+    displacing an atom leaves time reversal only, (27 + 1) / 2 = 14. Pools divide the ranks."""
+    cubic = bulk("ZnO", "rocksalt", a=4.3, cubic=True)
+    assert irreducible_kpoints(cubic, [3, 3, 3]) == 4
+    cubic.positions[0] += [0.05, 0.02, 0.01]
+    assert irreducible_kpoints(cubic, [3, 3, 3]) == 14
+    assert [k_pools(8, n) for n in (1, 3, 4, 14)] == [1, 2, 4, 8]
+    assert k_pools(6, 5) == 3
 
 
 def test_auto_launcher_uses_srun_inside_slurm_jobs_only(monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    assert launch_command("auto", 1) == "pw.x"
-    assert launch_command("auto", 4).startswith("mpirun -np 4")
+    assert launch("auto", 1).template == "{executable}"
+    assert launch("auto", 4).template.startswith("mpirun -np {tasks}")
     monkeypatch.setenv("SLURM_JOB_ID", "42")
-    assert launch_command("auto", 4) == "srun --ntasks=4 pw.x -nk 4"
+    assert launch("auto", 4).template == "srun --ntasks={tasks} {executable} -nk {pools}"
+
+
+def test_two_ranks_in_pools_that_pw_x_accepts(settings, tmp_path):
+    """pw.x under 2 MPI ranks (mpirun) on a cell whose symmetry leaves fewer k-points than a
+    naive -nk 2 would need, and on one with enough: pw.x's own count of k-points equals
+    irreducible_kpoints, and it runs with the pools chosen; the energy equals the serial run's."""
+    two = launch("mpirun", 2)
+    cubic = bulk("ZnO", "rocksalt", a=4.3)  # 2-atom fcc cell at k-spacing 3.0: Γ only
+    coarse = replace(settings, kspacing=3.0)
+    single = run_structure(cubic, "gamma", coarse, tmp_path, two)
+    assert single.status == "converged", single.reason
+    output = (tmp_path / "gamma" / "attempt_1" / "espresso.pwo").read_text()
+    assert "number of k points=     1" in output and "K-points division" not in output  # one pool
+    assert "running on     2 processors" in output
+    sheared = rocksalt(5)
+    parallel = run_structure(sheared, "sheared", settings, tmp_path, two)
+    output = (tmp_path / "sheared" / "attempt_1" / "espresso.pwo").read_text()
+    reported = int(output.split("number of k points=")[1].split()[0])
+    assert reported == irreducible_kpoints(sheared, parallel.kpoints) and "K-points division:     npool     =       2" in output
+    serial = run_structure(sheared, "serial", settings, tmp_path, "pw.x")
+    assert parallel.energy == pytest.approx(serial.energy, abs=1e-5)
 
 
 def test_units_signs_and_stress_is_a_strain_derivative(settings, tmp_path):

@@ -111,12 +111,15 @@ def dft_shard_files():
 
 def dft_calculation():
     """The dft settings that change a pw.x result or its launch (not split or tolerances);
-    dispersion only when set, so the params (and jobs) of a campaign without it do not change."""
+    dispersion and command only when set, so the params (and jobs) of a campaign without them do
+    not change."""
     keys = ("ecutwfc", "ecutrho", "kspacing", "smearing", "degauss", "conv_thr_per_atom",
             "mixing_beta", "electron_maxstep", "max_attempts", "launcher")
     calculation = {key: config["dft"][key] for key in keys}
     if config["dft"]["dispersion"] != "none":
         calculation["dispersion"] = config["dft"]["dispersion"]
+    if config["dft"]["command"]:
+        calculation["command"] = config["dft"]["command"]
     return calculation
 
 

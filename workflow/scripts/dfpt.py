@@ -9,7 +9,7 @@ import ase.io
 
 from ionnp.charges.dfpt import run_dfpt, summarise
 from ionnp.chemistry import formula_units
-from ionnp.dft.pw import DftSettings, launch_command
+from ionnp.dft.pw import DftSettings, Launch
 from ionnp.evaluate.eos import fit_birch_murnaghan
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
@@ -18,19 +18,18 @@ from ionnp.logs import log_to_file
 log = log_to_file(snakemake.log[0])
 params = snakemake.params
 settings = DftSettings.from_config(params.dft, snakemake.input.pseudo)
-pw_command = launch_command(params.dft["launcher"], snakemake.resources.tasks)
-ph_command = pw_command.replace("pw.x", "ph.x")
+launch = Launch.from_config(params.dft, snakemake.resources.tasks)
 eos = read_frames(snakemake.input.eos)
 v0 = fit_birch_murnaghan([c.get_volume() / formula_units(c) for c in eos],
                          [c.get_potential_energy() / formula_units(c) for c in eos]).v0
 atoms = ase.io.read(snakemake.input.start)
 atoms.calc = None
 atoms.set_cell(atoms.cell * (v0 * formula_units(atoms) / atoms.get_volume()) ** (1 / 3), scale_atoms=True)
-log.info("wurtzite at the DFT V0 = %.3f Å³/f.u.; pw.x: %s; ph.x: %s", v0, pw_command, ph_command)
+log.info("wurtzite at the DFT V0 = %.3f Å³/f.u.; launch: %s", v0, launch.template)
 results = []
 for kspacing in params.dfpt["kspacing"]:
     result = run_dfpt(atoms, dataclasses.replace(settings, kspacing=kspacing),
-                      Path(params.workdir) / f"k{kspacing:.3f}", pw_command, ph_command,
+                      Path(params.workdir) / f"k{kspacing:.3f}", launch,
                       params.dfpt["tr2_ph"])
     log.info("k spacing %g (%s): %s q = %.4f e %s", kspacing, result.kpoints, result.status, result.q,
              result.reason[:300])

@@ -32,7 +32,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.espresso import Espresso, EspressoProfile
 
-from ionnp.dft.pw import DftSettings, kpoint_grid
+from ionnp.dft.pw import DftSettings, Launch, command_for, kpoint_grid
 from ionnp.io import atomic_path
 
 _PH_INPUT = """dielectric response at Gamma
@@ -125,11 +125,12 @@ def fingerprint(settings: DftSettings, atoms: Atoms, tr2_ph: float) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, pw_command: str, ph_command: str,
+def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch | str,
              tr2_ph: float = 1e-14) -> DfptResult:
     """pw.x (fixed occupations) then ph.x on ``atoms`` at ``settings.kspacing``, or the finished
-    result in ``workdir`` with the same fingerprint. A failed run is recorded with its reason
-    (the tail of the program's output), not raised."""
+    result in ``workdir`` with the same fingerprint. ``launch``: how both start
+    (:class:`ionnp.dft.pw.Launch`, or a fixed pw.x command). A failed run is recorded with its
+    reason (the tail of the program's output), not raised."""
     record = workdir / "result.json"
     expected = fingerprint(settings, atoms, tr2_ph)
     if record.exists():
@@ -143,6 +144,7 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, pw_command: str
         "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho, "occupations": "fixed"},
         "electrons": {"conv_thr": 1e-12 * len(atoms), "mixing_beta": settings.mixing_beta},
     }
+    pw_command, ph_command = (command_for(launch, executable, atoms, kpoints) for executable in ("pw.x", "ph.x"))
     calc = Espresso(profile=EspressoProfile(command=pw_command, pseudo_dir=settings.pseudo_dir),
                     directory=str(workdir), input_data=input_data,
                     pseudopotentials=dict(settings.pseudopotentials), kpts=kpoints)

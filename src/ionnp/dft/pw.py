@@ -144,26 +144,79 @@ def attempt_parameters(settings: DftSettings, attempt: int) -> dict[str, Any]:
     return parameters
 
 
-def launch_command(launcher: str, tasks: int) -> str:
-    """pw.x launch prefix (ASE appends ``-in espresso.pwi``).
+#: The command each ``dft.launcher`` starts pw.x or ph.x with (ASE appends ``-in espresso.pwi``):
+#: ``{executable}``, ``{tasks}`` MPI ranks, ``{pools}`` k-point pools (:func:`k_pools`).
+LAUNCH_TEMPLATES = {
+    "serial": "{executable}",
+    "mpirun": "mpirun -np {tasks} --bind-to none {executable} -nk {pools}",
+    "srun": "srun --ntasks={tasks} {executable} -nk {pools}",
+}
 
-    Args:
-        launcher: ``serial``, ``mpirun``, ``srun`` or ``auto`` (srun inside a SLURM job,
-            else mpirun for several tasks, else serial).
-        tasks: MPI ranks (k-point pools = ranks for mpirun).
+
+def irreducible_kpoints(atoms: Atoms, kpoints: Sequence[int]) -> int:
+    """k-points of an unshifted Monkhorst–Pack mesh left after the crystal's symmetry and time
+    reversal (spglib, as pw.x reduces them; at least 1)."""
+    import spglib
+
+    mapping, _ = spglib.get_ir_reciprocal_mesh(
+        [int(k) for k in kpoints], (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers),
+        is_shift=[0, 0, 0])
+    return max(1, len(np.unique(mapping)))
+
+
+def k_pools(tasks: int, n_kpoints: int) -> int:
+    """k-point pools (``-nk``) for ``tasks`` ranks: the largest divisor of ``tasks`` that leaves
+    every pool at least one of ``n_kpoints`` k-points (pw.x stops otherwise)."""
+    return max(d for d in range(1, tasks + 1) if tasks % d == 0 and d <= n_kpoints)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How a DFT job starts pw.x and ph.x.
+
+    Attributes:
+        template: the command, with ``{executable}`` (pw.x, ph.x), ``{tasks}`` and ``{pools}``
+            placeholders (:data:`LAUNCH_TEMPLATES`, or a site's own, e.g.
+            ``"mpiexec -n {tasks} {executable} -nk {pools}"``).
+        tasks: MPI ranks.
     """
-    if launcher == "auto":
-        launcher = "srun" if "SLURM_JOB_ID" in os.environ else ("mpirun" if tasks > 1 else "serial")
-    if launcher == "serial" or (launcher == "mpirun" and tasks == 1):
-        return "pw.x"
-    if launcher == "mpirun":
-        if os.geteuid() == 0:  # OpenMPI refuses to start as root without these
+
+    template: str
+    tasks: int = 1
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], tasks: int) -> Launch:
+        """``dft.command`` if set, else the template of ``dft.launcher`` (``auto``: srun inside a
+        SLURM job, mpirun for several tasks, else serial)."""
+        if section.get("command"):
+            return cls(section["command"], tasks)
+        launcher = section["launcher"]
+        if launcher == "auto":
+            launcher = "srun" if "SLURM_JOB_ID" in os.environ else ("mpirun" if tasks > 1 else "serial")
+        if launcher == "mpirun" and tasks == 1:
+            launcher = "serial"
+        if launcher not in LAUNCH_TEMPLATES:
+            raise ValueError(f"unknown dft launcher {launcher!r}: {', '.join(LAUNCH_TEMPLATES)}")
+        if launcher == "mpirun" and os.geteuid() == 0:  # OpenMPI refuses to start as root without these
             os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
             os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        return f"mpirun -np {tasks} --bind-to none pw.x -nk {tasks}"
-    if launcher == "srun":
-        return f"srun --ntasks={tasks} pw.x -nk {tasks}"
-    raise ValueError(f"unknown dft launcher {launcher!r}: serial, mpirun or srun")
+        return cls(LAUNCH_TEMPLATES[launcher], tasks)
+
+    def command(self, executable: str = "pw.x", atoms: Atoms | None = None,
+                kpoints: Sequence[int] | None = None) -> str:
+        """The command for one run of ``executable`` on ``atoms`` with the ``kpoints`` mesh
+        (pools from :func:`k_pools`; one pool without a structure)."""
+        n_kpoints = 1 if atoms is None or kpoints is None else irreducible_kpoints(atoms, kpoints)
+        return self.template.format(executable=executable, tasks=self.tasks,
+                                    pools=k_pools(self.tasks, n_kpoints))
+
+
+def command_for(launch: Launch | str, executable: str, atoms: Atoms, kpoints: Sequence[int]) -> str:
+    """A :class:`Launch`'s command for this run; a plain string is a fixed pw.x command (its
+    ``pw.x`` replaced by ``executable``)."""
+    if isinstance(launch, Launch):
+        return launch.command(executable, atoms, kpoints)
+    return launch.replace("pw.x", executable)
 
 
 @dataclass
@@ -194,7 +247,7 @@ def _code_version(output: str) -> str:
     return f"PWSCF {match.group(1)}" if match else "PWSCF (version not found)"
 
 
-def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, command: str,
+def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, launch: Launch | str,
                  attempt: int, kpoints: list[int]) -> tuple[str, str, str]:
     """One pw.x run. Returns (status, reason, pw.x output)."""
     input_data = {
@@ -205,6 +258,7 @@ def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, command: 
         "electrons": {"conv_thr": settings.conv_thr_per_atom * len(atoms),
                       **attempt_parameters(settings, attempt)},
     }
+    command = command_for(launch, "pw.x", atoms, kpoints)
     calc = Espresso(profile=EspressoProfile(command=command, pseudo_dir=settings.pseudo_dir),
                     directory=str(directory), input_data=input_data,
                     pseudopotentials=dict(settings.pseudopotentials), kpts=kpoints)
@@ -229,9 +283,9 @@ def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, command: 
 
 
 def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdir: Path,
-                  command: str, kpoints: list[int] | None = None) -> StructureResult:
+                  launch: Launch | str, kpoints: list[int] | None = None) -> StructureResult:
     """Label one structure, or return its finished result from ``workdir`` (same fingerprint
-    and k-points).
+    and k-points). ``launch``: how pw.x starts (:class:`Launch`, or a fixed command).
 
     ``kpoints``: an explicit Monkhorst–Pack mesh; None: :func:`kpoint_grid` at
     ``settings.kspacing``. A ``not_converged`` SCF is retried with safer settings up to
@@ -255,7 +309,7 @@ def run_structure(atoms: Atoms, structure_id: str, settings: DftSettings, workdi
     attempt = 0
     for attempt in range(1, settings.max_attempts + 1):
         status, reason, output = _run_attempt(atoms, settings, directory / f"attempt_{attempt}",
-                                              command, attempt - 1, kpoints)
+                                              launch, attempt - 1, kpoints)
         log.info("%s: attempt %d: %s %s", structure_id, attempt, status, reason[:200])
         if status != "not_converged":
             break
@@ -292,7 +346,7 @@ def _read_labels(pwo: Path) -> Atoms:
     return ase.io.read(pwo, format="espresso-out")
 
 
-def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path, command: str,
+def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path, launch: Launch | str,
                 kpoints: Sequence[list[int]] | None = None) -> tuple[list[Atoms], list[StructureResult]]:
     """Label every frame of a shard; returns (converged frames, one result per frame).
 
@@ -306,7 +360,7 @@ def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path, c
     for index, atoms in enumerate(frames, start=1):
         structure_id = structure_name(atoms)
         log.info("structure %d / %d: %s (%d atoms)", index, len(frames), structure_id, len(atoms))
-        result = run_structure(atoms, structure_id, settings, workdir, command,
+        result = run_structure(atoms, structure_id, settings, workdir, launch,
                                None if kpoints is None else kpoints[index - 1])
         results.append(result)
         if result.status == "converged":
@@ -315,7 +369,7 @@ def label_shard(frames: Sequence[Atoms], settings: DftSettings, workdir: Path, c
 
 
 def label_or_retry(frames: Sequence[Atoms], settings: DftSettings, workdir: Path,
-                   command: str) -> tuple[list[Atoms], dict[str, Any]]:
+                   launch: Launch | str) -> tuple[list[Atoms], dict[str, Any]]:
     """:func:`label_shard`, then fail if any structure is left to retry; returns the converged
     frames and the :func:`status_summary` (with the settings and launch command).
 
@@ -323,7 +377,7 @@ def label_or_retry(frames: Sequence[Atoms], settings: DftSettings, workdir: Path
         RuntimeError: listing the structures a rerun will compute (finished ones are kept in
             ``workdir`` and reused).
     """
-    labelled, results = label_shard(frames, settings, workdir, command)
+    labelled, results = label_shard(frames, settings, workdir, launch)
     retry = unfinished(results, settings.max_attempts)
     if retry:
         raise RuntimeError(
@@ -331,7 +385,7 @@ def label_or_retry(frames: Sequence[Atoms], settings: DftSettings, workdir: Path
             "when this job runs again):\n"
             + "\n".join(f"  {r.structure_id}: {r.status} ({r.reason[:200]})" for r in retry))
     summary = status_summary(results)
-    summary.update(settings=settings.record(), launch=command)
+    summary.update(settings=settings.record(), launch=launch.template if isinstance(launch, Launch) else launch)
     return labelled, summary
 
 
