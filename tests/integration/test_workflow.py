@@ -330,8 +330,9 @@ def test_every_saved_model_repels_at_one_angstrom(campaign):
 @pytest.mark.slow
 def test_rules_rerun_only_for_the_keys_they_read(campaign):
     """On the finished campaign: a new sampling temperature schedules only the new runs (every
-    phase) and what depends on the pool; a new plot marker schedules only the scan's plot; a
-    new fine-tuning start only the fine-tunes and what reads them."""
+    phase) and what depends on the pool; a new plot marker schedules only the scan's plot; the
+    MD jobs' cores and wall time nothing; a new fine-tuning start only the fine-tunes and what
+    reads them. Any change rewrites results/config.yaml."""
     more = snakemake(campaign, "-n", config={"sampling": {"temperatures": [1200, 900]}})
     counts = job_counts(more.stdout)
     assert counts["sample"] == 12 and counts["pool"] == 1  # 4 phases x 3 pressures at 900 K
@@ -339,7 +340,11 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     assert set(scheduled) == {"T900"}
     assert not {"prototype", "enthalpy", "eos_dft", "pseudopotential"} & set(counts)
     marker = snakemake(campaign, "-n", config={"charges": {"epsilon_inf": 5.0}})
-    assert job_counts(marker.stdout) == {"charge_scan_plot": 1, "all": 1}
+    assert job_counts(marker.stdout) == {"charge_scan_plot": 1, "effective_config": 1, "all": 1}
+    # how a job is scheduled (cores, wall time) reruns nothing but the record of the config
+    scheduling = snakemake(campaign, "-n", config={"transition": {"threads": 2, "runtime": "3h"},
+                                                   "md": {"threads": 2, "runtime": "1h"}})
+    assert job_counts(scheduling.stdout) == {"effective_config": 1, "all": 1}
     # another choice of q retrains, but computes no DFT and no scan
     fixed = job_counts(snakemake(campaign, "-n", config={"charges": {"method": 0.8}}).stdout)
     assert fixed["q_eff"] == 1 and not {"lt_dft", "lt", "dfpt", "charge_scan", "relabel"} & set(fixed)

@@ -118,6 +118,8 @@ rule charge_scan:
         seed=config["seed"],
     log:
         "logs/charges/scan.log",
+    benchmark:
+        "logs/benchmarks/charges/charge_scan.tsv"
     conda:
         "../../envs/ionnp.yaml"
     script:

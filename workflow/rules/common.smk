@@ -109,6 +109,12 @@ def dft_shard_files():
     return expand("results/distill/dft_shard_{k}.db", k=dft_shard_indices())
 
 
+def run_settings(section):
+    """A config section without its job keys (threads, runtime): changing how a job is
+    scheduled does not rerun it."""
+    return {key: value for key, value in config[section].items() if key not in ("threads", "runtime")}
+
+
 def dft_calculation():
     """The dft settings that change a pw.x result or its launch (not split or tolerances);
     dispersion and command only when set, so the params (and jobs) of a campaign without them do

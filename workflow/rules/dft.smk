@@ -8,6 +8,8 @@ rule pseudopotential:
         source=pseudopotential_source,
     log:
         "logs/dft/pseudo_{element}.log",
+    benchmark:
+        "logs/benchmarks/dft/pseudopotential_{element}.tsv"
     conda:
         "../../envs/qe.yaml"
     script:
@@ -62,6 +64,8 @@ rule dft_dataset:
         potential=config["potential"],
     log:
         "logs/dft/dataset.log",
+    benchmark:
+        "logs/benchmarks/dft/dft_dataset.tsv"
     conda:
         "../../envs/ionnp.yaml"
     script:

@@ -49,6 +49,8 @@ rule distill:
         proxy=active_distill_proxy(),
     log:
         "logs/distill/distill.log",
+    benchmark:
+        "logs/benchmarks/distill/distill.tsv"
     conda:
         "../../envs/ionnp.yaml"
     script:

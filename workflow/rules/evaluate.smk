@@ -25,6 +25,8 @@ rule evaluate:
         ),
     log:
         "logs/evaluate/evaluate.log",
+    benchmark:
+        "logs/benchmarks/evaluate/evaluate.tsv"
     conda:
         "../../envs/ionnp.yaml"
     script:
@@ -48,6 +50,8 @@ rule lt_models:
         amplitude=config["charges"]["lt"]["amplitude"],
     log:
         "logs/evaluate/lt_models.log",
+    benchmark:
+        "logs/benchmarks/evaluate/lt_models.tsv"
     conda:
         "../../envs/ionnp.yaml"
     script:

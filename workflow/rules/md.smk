@@ -15,13 +15,16 @@ rule md:
             category="7. Evaluation",
         ),
     params:
-        md=config["md"],
+        md=run_settings("md"),
         charges=config["potential"]["charges"],
         seed=config["seed"],
     log:
         "logs/md/md.log",
     benchmark:
         "logs/benchmarks/md/md.tsv"
+    threads: config["md"]["threads"]
+    resources:
+        runtime=config["md"]["runtime"],
     conda:
         "../../envs/ionnp.yaml"
     script:

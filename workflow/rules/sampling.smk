@@ -49,6 +49,8 @@ rule pool:
         ),
     log:
         "logs/sampling/pool.log",
+    benchmark:
+        "logs/benchmarks/sampling/pool.tsv"
     conda:
         "../../envs/ionnp.yaml"
     script:

@@ -10,6 +10,8 @@ rule pretrain_coulomb:
         charges=config["potential"]["charges"],
     log:
         "logs/train/pretrain_coulomb.log",
+    benchmark:
+        "logs/benchmarks/train/pretrain_coulomb.tsv"
     conda:
         "../../envs/ionnp.yaml"
     script:

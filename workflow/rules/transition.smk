@@ -10,7 +10,7 @@ rule transition:
         trace="results/transition/{potential}_trace.csv",
         frames="results/transition/{potential}_frames.extxyz",
     params:
-        transition=config["transition"],
+        transition=run_settings("transition"),
         potential=config["potential"],
         seed=config["seed"],
         checkpoints=lambda wildcards: f"results/transition/checkpoint/{wildcards.potential}",
@@ -18,6 +18,9 @@ rule transition:
         "logs/transition/{potential}.log",
     benchmark:
         "logs/benchmarks/transition/{potential}.tsv"
+    threads: config["transition"]["threads"]
+    resources:
+        runtime=config["transition"]["runtime"],
     conda:
         "../../envs/ionnp.yaml"
     script:
