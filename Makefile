@@ -4,7 +4,7 @@ VENV ?= .venv
 SNAKEMAKE = $(VENV)/bin/snakemake
 CORES ?= all
 
-.PHONY: setup run test validate bench report dag clean
+.PHONY: setup run test validate plan bench report dag clean
 setup:
 	bash scripts/setup.sh
 
@@ -15,13 +15,22 @@ run: setup
 test: setup
 	$(VENV)/bin/python -m pytest -ra --durations=15
 
-# The validation campaign (config/validation.yaml over the default; ~2-2.5 h on 2 cores) in
+# The validation campaign (config/validation.yaml over the default; its cost: docs/validation.md) in
 # validation/: resumable (rerun after an interruption: finished DFT is reused), ends with
 # validation/results/validation.md.
 validate: setup
 	$(SNAKEMAKE) --cores $(CORES) --directory validation --configfile config/validation.yaml
 	$(SNAKEMAKE) --cores $(CORES) --directory validation --configfile config/validation.yaml \
 		--report $(CURDIR)/validation/results/report.zip
+
+# What a campaign will cost before anything runs: jobs per rule (snakemake's dry run) and CPU-hours
+# per stage scaled from measured costs (python -m ionnp.plan; --measured DIR to scale from your
+# own finished campaign). CONFIG: the campaign file layered over the default, e.g.
+# `make plan CONFIG=config/paper.yaml`.
+CONFIG ?=
+plan: setup
+	$(SNAKEMAKE) --dry-run --quiet rules reason --directory $$(mktemp -d) $(if $(CONFIG),--configfile $(abspath $(CONFIG)))
+	$(VENV)/bin/python -m ionnp.plan config/config.yaml $(CONFIG)
 
 # Every benchmark's table (CPU times with ratios against a baseline of the same run); the MACE
 # anchor comes from requirements-bench.txt. finetune_vs_scratch needs a finished campaign

@@ -410,6 +410,30 @@ def test_transition_ramp_outputs(campaign):
 
 
 @pytest.mark.slow
+def test_plan_scales_the_campaigns_own_measured_costs(campaign):
+    """ionnp.plan calibrated on this campaign's benchmark files gives back each stage's measured
+    core-seconds for this campaign's own config, and plans the paper campaign from them."""
+    import sys
+
+    from ionnp.config import load_config
+    from ionnp.plan import measured_cpu_seconds, plan, unit_costs
+
+    from .conftest import REPO
+
+    config = load_config(campaign / "results/config.yaml")
+    measured = measured_cpu_seconds(campaign, config)
+    assert set(measured) >= {"sampling", "DFT relabelling", "A-Train", "fine-tuning", "MD"}
+    estimate = plan(config, unit_costs(campaign)).set_index("stage").cpu_hours * 3600
+    for stage, seconds in measured.items():
+        assert estimate[stage] == pytest.approx(seconds, rel=1e-9), stage
+    paper = subprocess.run([sys.executable, "-m", "ionnp.plan", str(REPO / "config/config.yaml"),
+                            str(REPO / "config/paper.yaml"), "--measured", str(campaign)],
+                           capture_output=True, text=True, timeout=120)
+    assert paper.returncode == 0, paper.stderr
+    assert "DFT relabelling" in paper.stdout and "CPU-hours" in paper.stdout
+
+
+@pytest.mark.slow
 def test_campaign_is_complete_after_one_run(campaign):
     again = snakemake(campaign, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
