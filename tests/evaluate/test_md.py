@@ -53,7 +53,7 @@ def test_lammps_engine_gives_the_same_traces():
     total = trace.total_ev_per_atom.to_numpy()
     assert np.ptp(total) < 1e-3 and abs(drift) < 1.0
     assert np.ptp(trace.potential_ev_per_atom) > 10 * np.ptp(total)
-    squeeze = lammps_compression(atoms, potential, 300.0, [0.0, 40.0], 100, 1.0, seed=3)
+    squeeze = lammps_compression(atoms, potential, 300.0, [0.0, 40.0], 100, 1.0, seed=3, cv_r0=2.6)
     assert list(squeeze.columns) == ["target_gpa", "step", "volume_per_fu", "cv", "temperature_k",
                                      "spread_mev_per_atom"]
     assert len(squeeze) == 12  # steps 0, 20, ..., 100 of each pressure, as ASE's observers

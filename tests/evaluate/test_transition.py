@@ -51,7 +51,7 @@ def test_forward_backward_and_hysteresis():
 
 def _settings(**changes):
     values = dict(supercell=(2, 2, 1), temperature_k=300.0, pressures_gpa=(0.0, 40.0), steps_per_pressure=100,
-                  timestep_fs=1.0, every=20, frames_every=40, max_spread_mev_per_atom=None)
+                  timestep_fs=1.0, every=20, frames_every=40, max_spread_mev_per_atom=None, cv_r0=2.6)
     values.update(changes)
     return RampSettings(**values)
 

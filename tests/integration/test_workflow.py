@@ -150,8 +150,8 @@ def test_pool_holds_every_phase_and_a_transition(campaign):
     for (phase, pressure), run in index.groupby(["phase", "run_pressure_gpa"]):
         if phase not in ("wurtzite", "zincblende") or pressure < 15:
             continue
-        start = coordination_number(ase.io.read(campaign / f"results/prototypes/{phase}_P{pressure:g}.extxyz"), "Zn", "O")
-        rocksalt = coordination_number(ase.io.read(campaign / f"results/prototypes/rocksalt_P{pressure:g}.extxyz"), "Zn", "O")
+        start = coordination_number(ase.io.read(campaign / f"results/prototypes/{phase}_P{pressure:g}.extxyz"), "Zn", "O", 2.6)
+        rocksalt = coordination_number(ase.io.read(campaign / f"results/prototypes/rocksalt_P{pressure:g}.extxyz"), "Zn", "O", 2.6)
         late = run.sort_values("step").cv.iloc[-len(run) // 4:]
         if abs(run.cv.iloc[0] - start) < 0.3 and late.mean() > (start + rocksalt) / 2 and run.cv.max() >= rocksalt:
             crossed.append((phase, pressure))

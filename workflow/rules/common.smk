@@ -149,7 +149,7 @@ def charge_scan_settings():
     charge_scan_plot), the choice (method: rule q_eff), the modulations (lt) or DFPT reruns
     only what reads them."""
     keys = ("q_min", "q_max", "q_step", "cv", "folds", "bootstrap", "confidence", "max_interval",
-            "loss_weights", "energy_weight", "force_weight", "stress_weight", "ridge", "stress_intercept",
+            "loss_weights", "energy_weight", "forces_weight", "stress_weight", "ridge", "stress_intercept",
             "basis")
     return {key: config["charges"][key] for key in keys}
 

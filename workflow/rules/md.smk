@@ -18,6 +18,7 @@ rule md:
         md=run_settings("md"),
         charges=config["potential"]["charges"],
         seed=config["seed"],
+        cv_r0=config["sampling"]["metadynamics"]["cv_r0"],
     log:
         "logs/md/md.log",
     benchmark:

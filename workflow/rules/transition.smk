@@ -13,6 +13,7 @@ rule transition:
         transition=run_settings("transition"),
         potential=config["potential"],
         seed=config["seed"],
+        cv_r0=config["sampling"]["metadynamics"]["cv_r0"],
         checkpoints=lambda wildcards: f"results/transition/checkpoint/{wildcards.potential}",
     log:
         "logs/transition/{potential}.log",
@@ -47,6 +48,7 @@ rule transition_report:
     params:
         charges=config["potential"]["charges"],
         reference=config["eos"]["phases"][0],
+        cv_r0=config["sampling"]["metadynamics"]["cv_r0"],
     log:
         "logs/transition/report.log",
     conda:

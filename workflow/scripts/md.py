@@ -30,13 +30,14 @@ start.calc = IonnpCalculator(snakemake.input.model, spread=False)
 relaxed = relax(start)
 log.info("relaxed with the model: %s", relaxed)
 guard = {"max_spread_mev_per_atom": md["max_spread_mev_per_atom"]}
+cv_r0 = snakemake.params.cv_r0
 
 if md["engine"] == "lammps":
     nve, drift = lammps_nve_drift(start, snakemake.input.model, md["temperature"], md["timestep_fs"],
                                   md["nve_steps"], snakemake.params.seed, **guard)
     squeeze = lammps_compression(start, snakemake.input.model, md["compression_temperature"],
                                  md["compression_pressures"], md["steps_per_pressure"], md["timestep_fs"],
-                                 snakemake.params.seed, **guard)
+                                 snakemake.params.seed, cv_r0=cv_r0, **guard)
 else:
     atoms = start.copy()
     atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
@@ -45,7 +46,7 @@ else:
     atoms = start.copy()
     atoms.calc = IonnpCalculator(snakemake.input.model, spread=False)
     squeeze = compression(atoms, md["compression_temperature"], md["compression_pressures"],
-                          md["steps_per_pressure"], md["timestep_fs"], snakemake.params.seed, **guard)
+                          md["steps_per_pressure"], md["timestep_fs"], snakemake.params.seed, cv_r0=cv_r0, **guard)
 for table, path in ((nve, out.nve), (squeeze, out.compression)):
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

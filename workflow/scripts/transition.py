@@ -13,7 +13,7 @@ from ionnp.sampling.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)
-settings = RampSettings.from_config(snakemake.params.transition)
+settings = RampSettings.from_config(snakemake.params.transition, snakemake.params.cv_r0)
 potential = RigidIonPotential.from_config(snakemake.params.potential)
 chemistry = potential.chemistry
 start = repeat(ase.io.read(snakemake.input.start), settings.supercell, chemistry.cation)

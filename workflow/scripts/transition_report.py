@@ -17,7 +17,8 @@ from ionnp.sampling.coordination import coordination_number
 log = log_to_file(snakemake.log[0])
 chemistry = Chemistry.from_charges(snakemake.params.charges)
 traces = {Path(path).name.split("_")[0]: pd.read_csv(path) for path in snakemake.input.traces}
-cv_rocksalt = coordination_number(ase.io.read(snakemake.input.rocksalt), chemistry.cation, chemistry.anion)
+cv_rocksalt = coordination_number(ase.io.read(snakemake.input.rocksalt), chemistry.cation, chemistry.anion,
+                                  snakemake.params.cv_r0)
 eos = pd.read_csv(snakemake.input.transitions)
 dft = eos[(eos.method == "DFT") & (eos.phase == "rocksalt") & (eos.start == snakemake.params.reference)]
 dft_gpa = float(dft.pressure_gpa.iloc[0]) if len(dft) and pd.notna(dft.pressure_gpa.iloc[0]) else None

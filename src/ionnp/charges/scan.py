@@ -270,7 +270,7 @@ class ScanSettings:
             folds of structures.
         folds: K of ``cv: random``.
         seed: seed of the random folds and of the bootstrap.
-        energy_weight, force_weight, stress_weight: w_k of the fit and of ``cv_score``, per
+        energy_weight, forces_weight, stress_weight: w_k of the fit and of ``cv_score``, per
             squared reported unit: (meV/atom)⁻², (meV/Å)⁻², GPa⁻². The defaults count
             1 meV/atom, 10 meV/Å and 0.1 GPa alike.
         ridge: λ of the fit's penalty λ Σ θ_j² on the pair-basis coefficients θ_j (eV), in
@@ -294,7 +294,7 @@ class ScanSettings:
     folds: int = 5
     seed: int = 0
     energy_weight: float = 1.0
-    force_weight: float = 0.01
+    forces_weight: float = 0.01
     stress_weight: float = 100.0
     ridge: float = 1e-8
     stress_intercept: bool = True
@@ -329,7 +329,7 @@ class ScanSettings:
         w_σ (GPa · V/N)² · 10⁶, V/N the root-mean-square volume per atom of ``structures`` (Å³).
         """
         volume = float(np.sqrt(np.mean([(s.atoms.get_volume() / len(s.atoms)) ** 2 for s in structures])))
-        return replace(self, energy_weight=training.energy_weight, force_weight=training.forces_weight,
+        return replace(self, energy_weight=training.energy_weight, forces_weight=training.forces_weight,
                        stress_weight=training.stress_weight * (GPa * volume) ** 2 * 1e6)
 
     @property
@@ -341,7 +341,7 @@ class ScanSettings:
     @property
     def weights(self) -> np.ndarray:
         """(w_energy, w_forces, w_stress), in :data:`BLOCKS` order."""
-        return np.array([self.energy_weight, self.force_weight, self.stress_weight])
+        return np.array([self.energy_weight, self.forces_weight, self.stress_weight])
 
 
 @dataclass(frozen=True)

@@ -169,10 +169,11 @@ def _per_structure(threshold_mev_per_atom: float | None, n_atoms: int) -> float 
 
 
 def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], steps_per_pressure: int,
-                timestep_fs: float, seed: int, every: int = 20, *,
+                timestep_fs: float, seed: int, every: int = 20, *, cv_r0: float,
                 max_spread_mev_per_atom: float | None = None) -> pd.DataFrame:
-    """Berendsen NPT through ``pressures_gpa`` in turn; trace of pressure, volume, CN and the
-    ensemble spread, up to the stop if the spread passed ``max_spread_mev_per_atom``."""
+    """Berendsen NPT through ``pressures_gpa`` in turn; trace of pressure, volume, CN (switching
+    distance ``cv_r0``, Å, the sampling CV's) and the ensemble spread, up to the stop if the
+    spread passed ``max_spread_mev_per_atom``."""
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_k, rng=np.random.default_rng(seed))
     Stationary(atoms)
     rows = []
@@ -185,7 +186,8 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
         def record(dynamics=dynamics, pressure=pressure) -> None:
             rows.append(dict(target_gpa=pressure, step=len(rows) * every,
                              volume_per_fu=atoms.get_volume() / formula_units(atoms),
-                             cv=coordination_number(atoms, cation, anion), temperature_k=atoms.get_temperature(),
+                             cv=coordination_number(atoms, cation, anion, cv_r0),
+                             temperature_k=atoms.get_temperature(),
                              spread_mev_per_atom=_spread_mev_per_atom(atoms)))
             _check_spread(rows[-1]["spread_mev_per_atom"], max_spread_mev_per_atom, rows[-1]["step"],
                           f"compression at {pressure:g} GPa")
@@ -203,7 +205,7 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
 
 def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, temperature_k: float,
                        pressures_gpa: list[float], steps_per_pressure: int, timestep_fs: float,
-                       seed: int, every: int = 20, *,
+                       seed: int, every: int = 20, *, cv_r0: float,
                        max_spread_mev_per_atom: float | None = None) -> pd.DataFrame:
     """:func:`compression` inside LAMMPS (Nosé–Hoover thermostat and a fully flexible MTK
     barostat instead of Berendsen), same trace. A model that comes apart (LAMMPS loses atoms)
@@ -225,7 +227,8 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
             for frame, spread in zip(result.frames, result.thermo.energy_spread_ev):
                 rows.append(dict(target_gpa=pressure, step=len(rows) * every,
                                  volume_per_fu=frame.get_volume() / formula_units(frame),
-                                 cv=coordination_number(frame, cation, anion), temperature_k=frame.get_temperature(),
+                                 cv=coordination_number(frame, cation, anion, cv_r0),
+                                 temperature_k=frame.get_temperature(),
                                  spread_mev_per_atom=1000.0 * spread / n))
             if result.stopped_at is not None:
                 log.warning("compression stopped at %g GPa, step %d: the model has left its "

@@ -66,6 +66,8 @@ class RampSettings:
         timestep_fs: fs.
         every: steps between trace rows; frames_every: steps between frames (a multiple of it).
         max_spread_mev_per_atom: stop the NNP run beyond this ensemble spread; None: never.
+        cv_r0: switching distance (Å) of the coordination CV (the sampling's, config
+            ``sampling.metadynamics.cv_r0``).
     """
 
     supercell: tuple[int, int, int]
@@ -76,13 +78,15 @@ class RampSettings:
     every: int
     frames_every: int
     max_spread_mev_per_atom: float | None
+    cv_r0: float
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> RampSettings:
+    def from_config(cls, section: Mapping[str, Any], cv_r0: float) -> RampSettings:
+        """From the ``transition`` section and the sampling CV's ``cv_r0`` (Å)."""
         return cls(tuple(section["supercell"]), float(section["temperature"]),
                    tuple(float(p) for p in section["pressures"]), int(section["steps_per_pressure"]),
                    float(section["timestep_fs"]), int(section["every"]), int(section["frames_every"]),
-                   section["max_spread_mev_per_atom"])
+                   section["max_spread_mev_per_atom"], float(cv_r0))
 
     @property
     def ramp(self) -> list[float]:
@@ -200,7 +204,7 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
                 "target_gpa": pressure, "pressure_gpa": float(lmp.get_thermo("press")) / GPA_TO_BAR,
                 "temperature_k": float(lmp.get_thermo("temp")), "volume_per_fu": volume / units,
                 "enthalpy_ev_per_fu": (float(lmp.get_thermo("pe")) + pressure * GPa * volume) / units,
-                "cv": coordination_number(frame, chemistry.cation, chemistry.anion),
+                "cv": coordination_number(frame, chemistry.cation, chemistry.anion, settings.cv_r0),
                 "spread_mev_per_atom": 1000.0 * spread / n_atoms,
             })
             if step % settings.frames_every == 0:

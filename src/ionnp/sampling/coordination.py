@@ -100,15 +100,16 @@ class CoordinationCV:
 
     cations: np.ndarray
     anions: np.ndarray
-    r0: float = 2.6
+    r0: float
     reach: float = 2.0
     n: int = 6
 
     @classmethod
-    def for_atoms(cls, atoms: Atoms, cation: str, anion: str, **kwargs) -> "CoordinationCV":
-        """The CV of the ``cation``–``anion`` pairs of ``atoms`` (chemical symbols)."""
+    def for_atoms(cls, atoms: Atoms, cation: str, anion: str, r0: float, **kwargs) -> "CoordinationCV":
+        """The CV of the ``cation``–``anion`` pairs of ``atoms`` (chemical symbols), switching at
+        ``r0`` (Å)."""
         symbols = np.array(atoms.get_chemical_symbols())
-        return cls(np.flatnonzero(symbols == cation), np.flatnonzero(symbols == anion), **kwargs)
+        return cls(np.flatnonzero(symbols == cation), np.flatnonzero(symbols == anion), r0, **kwargs)
 
     @property
     def cutoff(self) -> float:
@@ -244,7 +245,7 @@ class VerletCoordination:
         self.searches += 1
 
 
-def coordination_number(atoms: Atoms, cation: str, anion: str, r0: float = 2.6) -> float:
+def coordination_number(atoms: Atoms, cation: str, anion: str, r0: float) -> float:
     """Mean number of ``anion`` atoms around a ``cation`` (see :class:`CoordinationCV`)."""
     cv = CoordinationCV.for_atoms(atoms, cation, anion, r0=r0)
     return cv.value(atoms.positions, atoms.cell.array)
