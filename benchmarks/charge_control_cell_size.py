@@ -49,7 +49,7 @@ from ionnp.charges.coulomb import coulomb  # noqa: E402
 from ionnp.config import load_config  # noqa: E402
 from ionnp.nnp.short_range import ModelSettings  # noqa: E402
 from ionnp.sampling.labels import label_frame  # noqa: E402
-from ionnp.sampling.potential import RigidIonPotential  # noqa: E402
+from ionnp.potential import RigidIonPotential  # noqa: E402
 from ionnp.sampling.prototypes import relax  # noqa: E402
 from ionnp.train.ensemble import train_ensemble  # noqa: E402
 from ionnp.train.settings import TrainingSettings  # noqa: E402

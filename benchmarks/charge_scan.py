@@ -46,7 +46,7 @@ from ionnp.charges.coulomb import coulomb  # noqa: E402
 from ionnp.chemistry import Chemistry  # noqa: E402
 from ionnp.config import validate_config  # noqa: E402
 from ionnp.lammps.empirical import evaluate  # noqa: E402
-from ionnp.sampling.potential import RigidIonPotential  # noqa: E402
+from ionnp.potential import RigidIonPotential  # noqa: E402
 from ionnp.sampling.prototypes import build  # noqa: E402
 from timing import timed  # noqa: E402
 

@@ -46,7 +46,7 @@ from ase.data import atomic_masses, atomic_numbers
 from ionnp.config import validate_config
 from ionnp.lammps.runtime import new_lammps
 from ionnp.sampling.driver import RunSettings, md_commands, run_metadynamics
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.sampling.prototypes import relax, repeat
 
 TEMPERATURE, PRESSURE = 1200.0, 15.0

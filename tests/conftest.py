@@ -11,7 +11,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))  # tests/reference.py
 
 from ionnp.config import validate_config  # noqa: E402
-from ionnp.sampling.potential import RigidIonPotential  # noqa: E402
+from ionnp.potential import RigidIonPotential  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ase import Atoms
 
 from ionnp.lammps.empirical import evaluate
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 
 def buckingham_labelled(frames: list[Atoms], potential: RigidIonPotential) -> list[Atoms]:

@@ -5,9 +5,9 @@ import pytest
 import torch
 from ase.build import bulk
 
-from ionnp.charges.coulomb import coulomb, write_results
-from ionnp.chemistry import Chemistry, check_chemistry, formula_units
-from ionnp.nnp.potential import NNPotential
+from ionnp.charges.coulomb import check_coulomb_file, coulomb, write_results
+from ionnp.chemistry import Chemistry, formula_units
+from ionnp.nnp.potential import NNPotential, check_model_file
 from ionnp.nnp.short_range import ModelSettings
 
 
@@ -42,12 +42,12 @@ def test_files_of_another_chemistry_are_refused_naming_both(tmp_path):
     atoms = bulk("MgO", "rocksalt", a=4.2, cubic=True)
     path = tmp_path / "coulomb_q1.npz"
     write_results(path, [coulomb(atoms, mgo.unit_charges(atoms))], metadata={"chemistry": mgo.to_dict()})
-    check_chemistry(mgo, coulomb=str(path))
+    check_coulomb_file(path, mgo)
     with pytest.raises(ValueError, match=rf"{path} was computed for .*Mg.* but potential.charges gives .*Zn"):
-        check_chemistry(zno, coulomb=str(path))
+        check_coulomb_file(path, zno)
     model = tmp_path / "pretrain_q1.pt"
     NNPotential.create(mgo.elements, ModelSettings(hidden_layers=(4,), ensemble_size=1),
                        charge=1.0, charge_signs=mgo.signs).to(torch.float64).save(model)
-    check_chemistry(mgo, pretrained=str(model))
+    check_model_file(model, mgo)
     with pytest.raises(ValueError, match=rf"{model} holds elements \('Mg', 'O'\)"):
-        check_chemistry(zno, pretrained=str(model))
+        check_model_file(model, zno)

@@ -59,7 +59,7 @@ def test_every_violation_is_listed():
 
 
 def test_cations_come_first_whatever_the_key_order():
-    from ionnp.sampling.potential import RigidIonPotential
+    from ionnp.potential import RigidIonPotential
 
     config = validate_config({"potential": {"charges": {"O": -2.0, "Zn": 2.0}}})
     potential = RigidIonPotential.from_config(config["potential"])

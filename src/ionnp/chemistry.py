@@ -80,32 +80,10 @@ class Chemistry:
         return cls(str(data["cation"]), str(data["anion"]), float(data["formal_charge"]))
 
 
-def check_chemistry(chemistry: Chemistry, *, coulomb: str | None = None,
-                    pretrained: str | None = None) -> None:
-    """Refuse a unit-charge Coulomb file or a model file made for another chemistry.
-
-    Raises:
-        ValueError: naming the file, what it holds and what the config says.
-    """
-    from ionnp.charges.coulomb import read_metadata
-    from ionnp.nnp.potential import NNPotential
-
-    if coulomb is not None:
-        stored = read_metadata(coulomb).get("chemistry")
-        if stored is not None and Chemistry.from_dict(stored) != chemistry:
-            raise ValueError(f"{coulomb} was computed for {Chemistry.from_dict(stored)}, but "
-                             f"potential.charges gives {chemistry}; rerun its rule")
-    if pretrained is not None:
-        model = NNPotential.load(pretrained)
-        if tuple(model.elements) != chemistry.elements or model.charge_signs != chemistry.signs:
-            raise ValueError(f"{pretrained} holds elements {model.elements} with unit charges "
-                             f"{model.charge_signs}, but potential.charges gives {chemistry}")
-
-
 def formula_units(atoms: Atoms) -> int:
     """Number of formula units: the greatest common divisor of the element counts."""
     _, counts = np.unique(atoms.numbers, return_counts=True)
     return int(np.gcd.reduce(counts))
 
 
-__all__ = ["Chemistry", "check_chemistry", "formula_units"]
+__all__ = ["Chemistry", "formula_units"]

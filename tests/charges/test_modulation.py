@@ -19,7 +19,7 @@ from ionnp.charges.modulation import (
     ratio_table,
 )
 from ionnp.lammps.empirical import evaluate
-from ionnp.sampling.potential import BuckinghamPair, RigidIonPotential
+from ionnp.potential import BuckinghamPair, RigidIonPotential
 from reference import ZNO
 
 A_ZB = 4.62  # Å

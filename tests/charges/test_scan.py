@@ -347,13 +347,14 @@ def test_finetune_weights_make_the_scan_loss_the_finetuning_loss(sheared_wurtzit
     in eV units, hand-computed at the structure's volume per atom."""
     from ase.units import GPa
 
-    from ionnp.train.settings import TrainingSettings
+    from ionnp.train.settings import FINETUNE_LOSS_WEIGHTS, TrainingSettings
 
     atoms = sheared_wurtzite
     unit = CoulombResult(-50.0, np.zeros((8, 3)), np.zeros(6))
     reference = ReferenceStructure(atoms, "wurtzite", 0.0, np.zeros((8, 3)), np.zeros(6), unit)
     training = TrainingSettings.finetuning()
-    weights = ScanSettings(BASIS).with_finetune_weights(training, [reference, reference]).weights
+    recipe = {key: getattr(training, key) for key in FINETUNE_LOSS_WEIGHTS}
+    weights = ScanSettings(BASIS).with_finetune_weights(recipe, [reference, reference]).weights
     d_energy, d_force, d_stress = 3.0, 40.0, 0.5            # meV/atom, meV/Å, GPa
     volume_per_atom = atoms.get_volume() / len(atoms)
     finetune_loss = (0.2 * (d_energy * 1e-3) ** 2 + 0.4 * (d_force * 1e-3) ** 2

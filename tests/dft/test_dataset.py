@@ -10,7 +10,7 @@ from ionnp.config import validate_config
 from ionnp.dft.dataset import alternate_split, eos_frames_for_training
 from ionnp.evaluate.eos import scaled_cells
 from ionnp.lammps.empirical import evaluate
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.sampling.prototypes import build
 from reference import ZNO
 

@@ -23,7 +23,7 @@ from ionnp.distill.features import structure_features
 from ionnp.distill.fps import farthest_point_sampling, standardise
 from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.short_range import ModelSettings
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.train.settings import TrainingSettings
 from ionnp.train.targets import pretrain_samples
 from ionnp.train.transfer import scratch_model

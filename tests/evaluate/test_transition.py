@@ -61,7 +61,7 @@ def test_ramp_settings_go_up_and_back():
 
 
 def test_empirical_ramp_compresses(default_config):
-    from ionnp.sampling.potential import RigidIonPotential
+    from ionnp.potential import RigidIonPotential
 
     atoms = build("wurtzite", ZNO, (2, 2, 1))
     trace, frames = empirical_ramp(atoms, RigidIonPotential.from_config(default_config["potential"]),
@@ -89,7 +89,7 @@ import os, signal, sys
 sys.path.insert(0, {tests!r})
 import ionnp.evaluate.transition as transition
 from ionnp.config import validate_config
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.sampling.prototypes import build
 from reference import ZNO
 
@@ -117,7 +117,7 @@ def test_a_killed_ramp_resumes_after_its_last_finished_block(tmp_path, caplog):
 
     from conftest import REPO
 
-    from ionnp.sampling.potential import RigidIonPotential
+    from ionnp.potential import RigidIonPotential
 
     settings = _settings(pressures_gpa=(0.0, 10.0, 20.0))
     checkpoints = tmp_path / "checkpoint"
@@ -143,7 +143,7 @@ def test_a_killed_ramp_resumes_after_its_last_finished_block(tmp_path, caplog):
 
 
 def test_a_checkpoint_of_another_ramp_is_not_reused(tmp_path, default_config):
-    from ionnp.sampling.potential import RigidIonPotential
+    from ionnp.potential import RigidIonPotential
 
     atoms = build("wurtzite", ZNO, (2, 2, 1))
     potential = RigidIonPotential.from_config(default_config["potential"])

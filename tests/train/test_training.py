@@ -18,7 +18,7 @@ from ionnp.lammps.empirical import evaluate
 from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.train.ensemble import train_ensemble
 from ionnp.train.loop import train
 from ionnp.train.settings import TrainingSettings

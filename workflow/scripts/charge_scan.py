@@ -7,15 +7,16 @@ import _ionnp_path  # noqa: F401
 
 from ionnp.charges.coulomb import read_results
 from ionnp.charges.scan import ReferenceStructure, ScanSettings, charge_scan
-from ionnp.chemistry import Chemistry, check_chemistry
+from ionnp.charges.coulomb import check_coulomb_file
+from ionnp.chemistry import Chemistry
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.train.settings import TrainingSettings
+from ionnp.train.settings import FINETUNE_LOSS_WEIGHTS, TrainingSettings
 
 log = log_to_file(snakemake.log[0])
 chemistry = Chemistry.from_charges(snakemake.params.charges)
-check_chemistry(chemistry, coulomb=snakemake.input.coulomb)
+check_coulomb_file(snakemake.input.coulomb, chemistry)
 settings = ScanSettings.from_config({**snakemake.params.scan, "seed": snakemake.params.seed},
                                     chemistry.elements)
 frames = read_frames(snakemake.input.dataset)
@@ -24,8 +25,9 @@ unit = read_results(snakemake.input.coulomb)
 chosen = [(a, c) for a, c in zip(frames, unit) if a.info["split"] != "test"]
 structures = [ReferenceStructure.from_atoms(a, c) for a, c in chosen]
 if snakemake.params.scan["loss_weights"] == "finetune":
+    finetune = TrainingSettings.from_config(snakemake.params.finetune, finetune=True)
     settings = settings.with_finetune_weights(
-        TrainingSettings.from_config(snakemake.params.finetune, finetune=True), structures)
+        {key: getattr(finetune, key) for key in FINETUNE_LOSS_WEIGHTS}, structures)
 log.info("weights per (meV/atom)², (meV/Å)², GPa²: %.4g, %.4g, %.4g (%s)", *settings.weights,
          snakemake.params.scan["loss_weights"])
 scan = charge_scan(structures, settings)

@@ -12,7 +12,7 @@ from ionnp.dft.pw import check_failures
 from ionnp.frames import iter_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 log = log_to_file(snakemake.log[0])
 out, inputs, params = snakemake.output, snakemake.input, snakemake.params

@@ -14,7 +14,7 @@ from ionnp.logs import log_to_file
 from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.plots import plot_eos
 from ionnp.runtime import configure_torch
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

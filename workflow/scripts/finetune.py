@@ -6,12 +6,12 @@ from dataclasses import replace
 import _ionnp_path  # noqa: F401
 import pandas as pd
 
-from ionnp.charges.coulomb import read_results
-from ionnp.chemistry import Chemistry, check_chemistry
+from ionnp.charges.coulomb import check_coulomb_file, read_results
+from ionnp.chemistry import Chemistry
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
-from ionnp.nnp.potential import NNPotential
+from ionnp.nnp.potential import NNPotential, check_model_file
 from ionnp.nnp.short_range import ModelSettings
 from ionnp.plots import plot_learning_curves
 from ionnp.runtime import configure_torch
@@ -37,8 +37,9 @@ if settings.stress_weight > 0 and not check["usable"]:
 frames = read_frames(snakemake.input.dataset)
 units = read_results(snakemake.input.coulomb)
 chemistry = Chemistry.from_charges(params.charges)
-check_chemistry(chemistry, coulomb=snakemake.input.coulomb,
-                pretrained=snakemake.input.pretrained if pretrained else None)
+check_coulomb_file(snakemake.input.coulomb, chemistry)
+if pretrained:
+    check_model_file(snakemake.input.pretrained, chemistry)
 elements = chemistry.elements
 samples = finetune_samples(frames, units, q, elements, model_settings.descriptors.cutoff)
 splits = [a.info["split"] for a in frames]

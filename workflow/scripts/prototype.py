@@ -4,7 +4,7 @@ import _ionnp_path  # noqa: F401
 
 from ionnp.io import write_extxyz
 from ionnp.logs import log_to_file
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.sampling.prototypes import relax
 
 log = log_to_file(snakemake.log[0])

@@ -12,6 +12,7 @@ from ionnp.charges.coulomb import read_results
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
+from ionnp.train.targets import finetune_targets
 
 log = log_to_file(snakemake.log[0])
 lt = json.loads(open(snakemake.input.lt).read())
@@ -23,11 +24,10 @@ with atomic_path(snakemake.output.q_eff) as tmp:
     tmp.write_text(json.dumps(chosen, indent=1))
 residual = []
 for atoms, unit in zip(read_frames(snakemake.input.dataset), read_results(snakemake.input.coulomb)):
+    target = finetune_targets(atoms, unit, q_eff)
     r = atoms.copy()
     r.info.update(q_eff=q_eff, split=atoms.info["split"])
-    r.calc = SinglePointCalculator(r, energy=atoms.get_potential_energy() - q_eff**2 * unit.energy,
-                                   forces=atoms.get_forces() - q_eff**2 * unit.forces,
-                                   stress=atoms.get_stress() - q_eff**2 * unit.stress)
+    r.calc = SinglePointCalculator(r, energy=target.energy, forces=target.forces, stress=target.stress)
     residual.append(r)
 write_extxyz(snakemake.output.residual, residual)
 log.info("q_eff = %.4f e (%s); estimators: %s", q_eff, chosen["method"],

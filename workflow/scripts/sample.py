@@ -9,7 +9,7 @@ from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
 from ionnp.plots import plot_sampling_run
 from ionnp.sampling.driver import RunSettings, SamplingError, run_label, sample
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.sampling.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])

@@ -8,7 +8,7 @@ from ionnp.evaluate.transition import Checkpoint, RampSettings, empirical_ramp, 
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
 from ionnp.runtime import configure_torch
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.sampling.prototypes import repeat
 
 log = log_to_file(snakemake.log[0])

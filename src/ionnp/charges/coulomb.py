@@ -35,6 +35,7 @@ import torchpme
 import vesin
 from torchpme.lib import get_ns_mesh
 
+from ionnp.chemistry import Chemistry
 from ionnp.voigt import to_voigt
 
 #: e²/(4πε₀) in eV Å (torch-pme's ``prefactors.eV_A``, CODATA).
@@ -280,3 +281,15 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
     data = np.load(path)
     return json.loads(str(data["metadata"])) if "metadata" in data else {}
+
+
+def check_coulomb_file(path: str | os.PathLike, chemistry: Chemistry) -> None:
+    """Refuse a unit-charge Coulomb file computed for another chemistry than ``chemistry``.
+
+    Raises:
+        ValueError: naming the file, the chemistry it holds and the config's.
+    """
+    stored = read_metadata(path).get("chemistry")
+    if stored is not None and Chemistry.from_dict(stored) != chemistry:
+        raise ValueError(f"{path} was computed for {Chemistry.from_dict(stored)}, but "
+                         f"potential.charges gives {chemistry}; rerun its rule")

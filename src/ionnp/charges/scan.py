@@ -63,7 +63,6 @@ from vesin import NeighborList
 
 from ionnp.charges.coulomb import CoulombResult
 from ionnp.frames import stratum
-from ionnp.train.settings import TrainingSettings
 from ionnp.voigt import VOIGT
 
 #: Row blocks of the design matrix, in this order (index = block id).
@@ -318,19 +317,20 @@ class ScanSettings:
         fields["basis"] = PairBasis(tuple(elements), **dict(section.get("basis", {})))
         return cls(**fields)
 
-    def with_finetune_weights(self, training: TrainingSettings,
+    def with_finetune_weights(self, weights: Mapping[str, float],
                               structures: Sequence[ReferenceStructure]) -> ScanSettings:
         """These settings with the fine-tuning loss's weights (``charges.loss_weights:
-        finetune``; :data:`ionnp.train.settings.FINETUNE_LOSS_WEIGHTS`), so that the scan
-        judges q by the loss the NNP is fine-tuned on.
+        finetune``; ``weights`` keyed by :data:`ionnp.train.settings.FINETUNE_LOSS_WEIGHTS`:
+        energy_weight, forces_weight, stress_weight), so that the scan judges q by the loss the
+        NNP is fine-tuned on.
 
         Fine-tuning weighs w_E (ΔE/N)² + w_F ΔF² + w_σ (Δσ V/N)² in eV units; in the scan's
         units (meV/atom, meV/Å, GPa) and scaled by 10⁶ that is w_E, w_F and
         w_σ (GPa · V/N)² · 10⁶, V/N the root-mean-square volume per atom of ``structures`` (Å³).
         """
         volume = float(np.sqrt(np.mean([(s.atoms.get_volume() / len(s.atoms)) ** 2 for s in structures])))
-        return replace(self, energy_weight=training.energy_weight, forces_weight=training.forces_weight,
-                       stress_weight=training.stress_weight * (GPa * volume) ** 2 * 1e6)
+        return replace(self, energy_weight=weights["energy_weight"], forces_weight=weights["forces_weight"],
+                       stress_weight=weights["stress_weight"] * (GPa * volume) ** 2 * 1e6)
 
     @property
     def grid(self) -> np.ndarray:

@@ -19,7 +19,7 @@ from ase import Atoms
 from ase.units import GPa
 
 from ionnp.lammps.empirical import evaluate
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 from ionnp.voigt import to_voigt
 
 

@@ -49,7 +49,7 @@ from ionnp.lammps.empirical import LammpsCell
 from ionnp.lammps.nnp import LammpsNNP
 from ionnp.logs import ns_per_day
 from ionnp.sampling.coordination import coordination_number
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from ionnp.lammps.box import (
     virial_stress,
 )
 from ionnp.lammps.runtime import new_lammps
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from ionnp.lammps.box import (
 )
 from ionnp.lammps.runtime import new_lammps
 from ionnp.nnp.potential import NNPotential
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 #: Thermo keywords read after every chunk of steps, and their table columns.
 _THERMO = {

