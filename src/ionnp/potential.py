@@ -78,9 +78,9 @@ class RigidIonPotential:
 
     @property
     def elements(self) -> tuple[str, ...]:
-        """Elements in LAMMPS type order: cations first (by decreasing charge), whatever the
-        order of the config's keys (YAML writers may sort them)."""
-        return tuple(sorted(self.charges, key=lambda element: -self.charges[element]))
+        """Elements in LAMMPS type order: the chemistry's species order (cation first), whatever
+        the order of the config's keys (YAML writers may sort them)."""
+        return self.chemistry.elements
 
     @property
     def chemistry(self) -> Chemistry:

@@ -45,6 +45,7 @@ from ionnp.chemistry import Chemistry, formula_units
 from ionnp.evaluate.eos import BirchMurnaghan
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.lammps.box import GPA_TO_BAR, dynamic_state, restore_dynamic_state
+from ionnp.lammps.integrators import integrator
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.lammps.nnp import LammpsNNP
 from ionnp.logs import ns_per_day
@@ -188,10 +189,9 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
                  settings.ramp[done], step, checkpoint.state_path)
     total = settings.steps_per_pressure * len(settings.ramp)
     for block, pressure in list(enumerate(settings.ramp))[first:]:
-        p_bar = pressure * GPA_TO_BAR
-        lmp.command(f"fix ramp all npt temp {temperature!r} {temperature!r} "
-                    f"{100 * settings.timestep_fs / 1000.0!r} tri {p_bar!r} {p_bar!r} "
-                    f"{1000 * settings.timestep_fs / 1000.0!r}")
+        lmp.command("fix ramp all " + integrator("npt", temperature, pressure,
+                                                 thermostat_fs=100 * settings.timestep_fs,
+                                                 barostat_fs=1000 * settings.timestep_fs))
         engine.command("run 0 post no")
         for _ in range(settings.steps_per_pressure // settings.every):
             engine.command(f"run {settings.every} pre no post no")

@@ -45,6 +45,7 @@ from ionnp.lammps.box import (
     per_atom,
     virial_stress,
 )
+from ionnp.lammps.integrators import Ensemble, integrator
 from ionnp.lammps.runtime import new_lammps
 from ionnp.nnp.potential import NNPotential
 from ionnp.potential import RigidIonPotential
@@ -56,7 +57,6 @@ _THERMO = {
 }
 _FIX = "nnp"
 
-Ensemble = Literal["nve", "nvt", "npt"]
 Barostat = Literal["iso", "aniso", "tri"]
 
 
@@ -334,22 +334,12 @@ class LammpsNNP:
             max_energy_spread_ev: stop cleanly at the first thermo step whose ensemble energy
                 spread (eV) exceeds this; the result says where (``stopped_at``).
         """
-        if ensemble not in ("nve", "nvt", "npt"):
-            raise ValueError(f"ensemble must be 'nve', 'nvt' or 'npt', not {ensemble!r}")
-        if barostat not in ("iso", "aniso", "tri"):
-            raise ValueError(f"barostat must be 'iso', 'aniso' or 'tri', not {barostat!r}")
+        fix = integrator(ensemble, temperature_k, pressure_gpa, thermostat_fs=thermostat_fs,
+                         barostat_fs=barostat_fs, barostat=barostat)
         if steps < 0 or thermo_every < 1 or (frames_every is not None and frames_every < 1):
             raise ValueError(f"need steps ≥ 0 and intervals ≥ 1, not steps={steps}, "
                              f"thermo_every={thermo_every}, frames_every={frames_every}")
-        thermostat = f"temp {temperature_k!r} {temperature_k!r} {thermostat_fs / 1000.0!r}"
-        p_bar = pressure_gpa * GPA_TO_BAR
-        coupling = f"{barostat} {p_bar!r} {p_bar!r} {barostat_fs / 1000.0!r}"
-        integrator = {
-            "nve": "nve",
-            "nvt": f"nvt {thermostat}",
-            "npt": f"npt {thermostat} {coupling}",
-        }[ensemble]
-        self.lmp.commands_list([f"timestep {timestep_fs / 1000.0!r}", f"fix md all {integrator}"])
+        self.lmp.commands_list([f"timestep {timestep_fs / 1000.0!r}", f"fix md all {fix}"])
         try:
             return self._run_in_chunks(steps, thermo_every, frames_every, max_energy_spread_ev)
         finally:

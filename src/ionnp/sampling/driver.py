@@ -30,6 +30,7 @@ from ase.symbols import symbols2numbers
 
 from ionnp.lammps.box import GPA_TO_BAR, LMP_SIZE_ROWS, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, box
 from ionnp.lammps.empirical import LammpsCell
+from ionnp.lammps.integrators import integrator
 from ionnp.sampling.coordination import CoordinationCV, VerletCoordination
 from ionnp.sampling.labels import label_frame
 from ionnp.sampling.metadynamics import WellTemperedMetadynamics
@@ -106,12 +107,11 @@ def md_commands(settings: RunSettings) -> list[str]:
     """The plain-LAMMPS part of a run, after the cell is set up: velocities, NPT with a fully
     flexible cell, thermo output (step temp press pe vol) at every frame."""
     s = settings
-    p_bar = s.pressure_gpa * GPA_TO_BAR
     return [
         f"timestep {s.timestep_fs / 1000.0!r}",
         f"velocity all create {s.temperature!r} {s.seed % 900_000_000 + 1} mom yes rot no dist gaussian",
-        f"fix md all npt temp {s.temperature!r} {s.temperature!r} {s.thermostat_damping_fs / 1000.0!r} "
-        f"tri {p_bar!r} {p_bar!r} {s.barostat_damping_fs / 1000.0!r}",
+        "fix md all " + integrator("npt", s.temperature, s.pressure_gpa, thermostat_fs=s.thermostat_damping_fs,
+                                   barostat_fs=s.barostat_damping_fs),
         "thermo_style custom step temp press pe vol",
         f"thermo {s.write_every}",
     ]
