@@ -376,6 +376,9 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     scheduling = snakemake(campaign, "-n", config={"transition": {"threads": 2, "runtime": "3h"},
                                                    "md": {"threads": 2, "runtime": "1h"}})
     assert job_counts(scheduling.stdout) == {"effective_config": 1, "all": 1}
+    # the rounds of active distillation are not the stratified method's keys
+    rounds = snakemake(campaign, "-n", config={"distill": {"active": {"rounds": 7}}})
+    assert job_counts(rounds.stdout) == {"effective_config": 1, "all": 1}
     # another choice of q retrains, but computes no DFT and no scan
     fixed = job_counts(snakemake(campaign, "-n", config={"charges": {"method": 0.8}}).stdout)
     assert fixed["q_eff"] == 1 and not {"lt_dft", "lt", "dfpt", "charge_scan", "relabel"} & set(fixed)

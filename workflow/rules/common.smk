@@ -115,6 +115,18 @@ def run_settings(section):
     return {key: value for key, value in config[section].items() if key not in ("threads", "runtime")}
 
 
+def distill_params():
+    """The distill keys the configured method reads: the caps only for stratified and active,
+    the rounds only for active (changing another method's keys reruns nothing)."""
+    section = config["distill"]
+    keys = ["method", "n_pretrain", "n_dft", "shard_size"]
+    if section["method"] in ("stratified", "active"):
+        keys += ["max_pressure_gpa", "min_contact"]
+    if section["method"] == "active":
+        keys.append("active")
+    return {key: section[key] for key in keys}
+
+
 def dft_calculation():
     """The dft settings that change a pw.x result or its launch (not split or tolerances);
     dispersion and command only when set, so the params (and jobs) of a campaign without them do

@@ -45,7 +45,7 @@ rule distill:
         ),
         **active_distill_outputs(),
     params:
-        distill=config["distill"],
+        distill=distill_params(),
         proxy=active_distill_proxy(),
     log:
         "logs/distill/distill.log",
