@@ -173,3 +173,16 @@ def test_the_pulay_correction_removes_the_mean_offset(offsets, usable):
     after = stress_check(corrected, threshold_gpa=1.0, pulay_correction=False)
     for phase, offset in zip(("wurtzite", "rocksalt"), offsets):
         assert after["stress_offset_gpa"][phase] == pytest.approx(offset - mean, abs=1e-3)
+
+
+def test_an_equation_of_state_needs_four_converged_volumes():
+    """Failed volumes are returned to be reported; fewer than four left refuses the fit,
+    naming the phase and each failed structure."""
+    from ionnp.evaluate.eos import converged_volumes
+
+    status = {"structures": [{"structure_id": f"v{k}", "status": "converged" if k < 4 else "crashed",
+                              "reason": ""} for k in range(6)]}
+    frames = [object()] * 4
+    assert [s["structure_id"] for s in converged_volumes("rocksalt", frames, status)] == ["v4", "v5"]
+    with pytest.raises(RuntimeError, match=r"eos rocksalt: 3 converged volumes, a fit needs 4; failed: v4 \(crashed\)"):
+        converged_volumes("rocksalt", frames[:3], status)

@@ -105,3 +105,24 @@ def test_lammps_run_stops_where_the_spread_passes_the_threshold():
     stopped, _ = lammps_nve_drift(atoms, model, 300.0, 1.0, 40, seed=3,
                                   max_spread_mev_per_atom=0.5 * spread0)
     assert len(stopped) == 2 and stopped.step.iloc[-1] == 10
+
+
+def test_md_campaign_runs_both_engines_and_summarises_them(tmp_path):
+    """The rule's whole run on a 2-member tiny model: ASE and LAMMPS engines give the same
+    kinds of traces; the summary counts the NVE steps and one final CV per pressure."""
+    from tiny_models import potential
+
+    from ionnp.evaluate.md import md_campaign
+    from ionnp.sampling.prototypes import build
+    from reference import ZNO
+
+    model = tmp_path / "model.pt"
+    potential(0.9).save(model)
+    md = {"engine": "ase", "temperature": 300.0, "timestep_fs": 1.0, "nve_steps": 40, "compression_temperature": 300.0,
+          "compression_pressures": [0.0, 10.0], "steps_per_pressure": 40, "max_spread_mev_per_atom": None}
+    for engine in ("ase", "lammps"):
+        nve, squeeze, summary = md_campaign(build("wurtzite", ZNO, (2, 2, 1)), model, {**md, "engine": engine},
+                                            seed=3, cv_r0=2.6)
+        assert summary["engine"] == engine and summary["n_atoms"] == 16 and summary["nve_steps_run"] == 40
+        assert set(summary["final_cv_per_pressure"]) == {0.0, 10.0} and summary["nve_left_the_data"] is None
+        assert np.isfinite(summary["nve_drift_mev_per_atom_per_ps"]) and len(squeeze) > 0

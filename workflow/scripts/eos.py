@@ -4,12 +4,10 @@ NNP and the empirical potential, on the same cells."""
 import json
 
 import _ionnp_path  # noqa: F401
-import pandas as pd
 
-from ionnp.evaluate.eos import eos_point, fit_table, fits_of, transition_table
+from ionnp.evaluate.eos import converged_volumes, fit_table, fits_of, points_table, transition_table
 from ionnp.frames import read_frames
 from ionnp.io import atomic_path
-from ionnp.lammps.empirical import evaluate
 from ionnp.logs import log_to_file
 from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.plots import plot_eos
@@ -23,22 +21,13 @@ phases = params.eos["phases"]
 nnp = IonnpCalculator(snakemake.input.model, spread=False)
 empirical = RigidIonPotential.from_config(params.potential)
 
-rows = []
+frames = []
 for phase, path, status_path in zip(phases, snakemake.input.dft, snakemake.input.status):
-    frames = read_frames(path)
-    failed = [s for s in json.loads(open(status_path).read())["structures"] if s["status"] != "converged"]
-    if len(frames) < 4:
-        raise RuntimeError(f"eos {phase}: {len(frames)} converged volumes, a fit needs 4; failed: "
-                           + ", ".join(f"{s['structure_id']} ({s['status']})" for s in failed))
-    for s in failed:
+    converged = read_frames(path)
+    for s in converged_volumes(phase, converged, json.loads(open(status_path).read())):
         log.warning("eos %s: %s %s, left out: %s", phase, s["structure_id"], s["status"], s["reason"][:200])
-    for atoms in frames:
-        rows.append(eos_point("DFT", atoms, atoms.get_potential_energy(), atoms.get_stress()))
-        emp = evaluate(atoms, empirical)
-        rows.append(eos_point("empirical", atoms, emp.energy, emp.stress))
-        atoms.calc = nnp
-        rows.append(eos_point("NNP", atoms, atoms.get_potential_energy(), atoms.get_stress()))
-points = pd.DataFrame(rows).sort_values(["method", "phase", "volume_a3"], kind="stable")
+    frames += converged
+points = points_table(frames, nnp, empirical)
 fits = fit_table(points)
 transitions = transition_table(fits, phases[0], params.eos["max_pressure"])
 log.info("fits:\n%s\ntransitions:\n%s", fits.to_string(), transitions.to_string())

@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from ase import Atoms
+from ase.calculators.calculator import Calculator
 from ase.eos import EquationOfState
 from ase.units import GPa
 from scipy.optimize import brentq
 
 from ionnp.chemistry import formula_units
+from ionnp.potential import RigidIonPotential
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,38 @@ def eos_point(method: str, atoms: Atoms, energy: float, stress: np.ndarray) -> d
     return dict(method=method, phase=atoms.info["phase"], volume_scale=atoms.info["volume_scale"],
                 volume_a3=atoms.get_volume() / units, energy_ev=energy / units,
                 pressure_gpa=float(-np.mean(stress[:3]) / GPa))
+
+
+def converged_volumes(phase: str, frames: Sequence[Atoms], status: dict[str, Any],
+                      minimum: int = 4) -> list[dict[str, Any]]:
+    """The structures of ``phase``'s equation of state that did not converge (pw.x ``status``
+    summary), to leave out; raises if fewer than ``minimum`` volumes remain for a fit.
+
+    Raises:
+        RuntimeError: naming the phase and every failed volume with its status.
+    """
+    failed = [s for s in status["structures"] if s["status"] != "converged"]
+    if len(frames) < minimum:
+        raise RuntimeError(f"eos {phase}: {len(frames)} converged volumes, a fit needs {minimum}; failed: "
+                           + ", ".join(f"{s['structure_id']} ({s['status']})" for s in failed))
+    return failed
+
+
+def points_table(frames: Sequence[Atoms], nnp: Calculator, empirical: RigidIonPotential) -> pd.DataFrame:
+    """:func:`eos_point` rows of every DFT-labelled cell for DFT (its own labels), the
+    ``empirical`` potential (in LAMMPS) and the ``nnp`` calculator, sorted by method, phase and
+    volume."""
+    from ionnp.lammps.empirical import evaluate
+
+    rows = []
+    for atoms in frames:
+        rows.append(eos_point("DFT", atoms, atoms.get_potential_energy(), atoms.get_stress()))
+        labels = evaluate(atoms, empirical)
+        rows.append(eos_point("empirical", atoms, labels.energy, labels.stress))
+        model = atoms.copy()
+        model.calc = nnp
+        rows.append(eos_point("NNP", atoms, model.get_potential_energy(), model.get_stress()))
+    return pd.DataFrame(rows).sort_values(["method", "phase", "volume_a3"], kind="stable")
 
 
 def stress_check(points: pd.DataFrame, threshold_gpa: float, pulay_correction: bool = True) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,7 @@ from ase.optimize import FIRE
 from ionnp.chemistry import formula_units
 from ionnp.lammps.nnp import LammpsNNP, run_md
 from ionnp.logs import ns_per_day
+from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.nnp.potential import NNPotential
 from ionnp.sampling.coordination import coordination_number
 
@@ -237,3 +240,40 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
             log.info("compression (LAMMPS): %g GPa done, CV %.2f, %.3f ns/day", pressure, rows[-1]["cv"],
                      ns_per_day(steps_per_pressure, timestep_fs, time.perf_counter() - started))
     return pd.DataFrame(rows)
+
+
+def md_campaign(start: Atoms, model: str | os.PathLike, md: Mapping[str, Any], seed: int,
+                cv_r0: float) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Rule md: relax ``start`` with the model, then the NVE run and the compression of the
+    ``md`` config section (``engine`` ase or lammps), each stopped by the spread guard.
+
+    Returns:
+        The NVE trace, the compression trace and the summary (drift in meV/atom/ps, where each
+        run left the data, the final CV per pressure, the relaxation).
+    """
+    start = start.copy()
+    start.calc = IonnpCalculator(model, spread=False)
+    relaxed = relax(start)
+    log.info("relaxed with the model: %s", relaxed)
+    guard = {"max_spread_mev_per_atom": md["max_spread_mev_per_atom"]}
+    if md["engine"] == "lammps":
+        nve, drift = lammps_nve_drift(start, model, md["temperature"], md["timestep_fs"], md["nve_steps"], seed,
+                                      **guard)
+        squeeze = lammps_compression(start, model, md["compression_temperature"], md["compression_pressures"],
+                                     md["steps_per_pressure"], md["timestep_fs"], seed, cv_r0=cv_r0, **guard)
+    else:
+        atoms = start.copy()
+        atoms.calc = IonnpCalculator(model, spread=False)
+        nve, drift = nve_drift(atoms, md["temperature"], md["timestep_fs"], md["nve_steps"], seed, **guard)
+        atoms = start.copy()
+        atoms.calc = IonnpCalculator(model, spread=False)
+        squeeze = compression(atoms, md["compression_temperature"], md["compression_pressures"],
+                              md["steps_per_pressure"], md["timestep_fs"], seed, cv_r0=cv_r0, **guard)
+    summary = {"nve_drift_mev_per_atom_per_ps": drift, "n_atoms": len(start), "engine": md["engine"],
+               "relaxation": relaxed, "nve_mean_temperature_k": float(nve.temperature_k.mean()),
+               "nve_steps_run": int(nve.step.iloc[-1]),
+               "nve_max_spread_mev_per_atom": float(nve.spread_mev_per_atom.max()),
+               "nve_left_the_data": left_the_data(nve, md["max_spread_mev_per_atom"]),
+               "compression_left_the_data": left_the_data(squeeze, md["max_spread_mev_per_atom"]),
+               "final_cv_per_pressure": squeeze.groupby("target_gpa").cv.last().to_dict()}
+    return nve, squeeze, summary
