@@ -186,3 +186,22 @@ def test_an_equation_of_state_needs_four_converged_volumes():
     assert [s["structure_id"] for s in converged_volumes("rocksalt", frames, status)] == ["v4", "v5"]
     with pytest.raises(RuntimeError, match=r"eos rocksalt: 3 converged volumes, a fit needs 4; failed: v4 \(crashed\)"):
         converged_volumes("rocksalt", frames[:3], status)
+
+
+def test_equilibrium_volume_and_at_volume_recover_a_known_minimum():
+    """Cells labelled with a known Birch–Murnaghan E(V) give back its V0; at_volume scales a
+    cell to a volume per formula unit keeping fractional coordinates."""
+    from ase.build import bulk
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from ionnp.evaluate.eos import BirchMurnaghan, at_volume, equilibrium_volume, scaled_cells
+
+    known = BirchMurnaghan(e0=-9.0, v0=20.0, b0=1.2, b0_prime=4.5)  # eV, Å³/f.u., eV/Å³
+    base = at_volume(bulk("ZnO", "rocksalt", a=4.3, cubic=True), 20.0)  # 4 f.u.
+    assert base.get_volume() / 4 == pytest.approx(20.0, rel=1e-12)
+    cells = scaled_cells(base, [0.9, 0.95, 1.0, 1.05, 1.1])
+    for cell in cells:
+        cell.calc = SinglePointCalculator(cell, energy=4 * known.energy(cell.get_volume() / 4))
+    assert equilibrium_volume(cells) == pytest.approx(20.0, rel=1e-4)
+    np.testing.assert_allclose(at_volume(cells[0], 20.0).get_scaled_positions(), base.get_scaled_positions(),
+                               atol=1e-12)

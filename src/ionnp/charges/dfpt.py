@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from ase.calculators.espresso import Espresso, EspressoProfile
 
 from ionnp.dft.pw import DftSettings, Launch, command_for, kpoint_grid
 from ionnp.io import atomic_path
+
+log = logging.getLogger(__name__)
 
 _PH_INPUT = """dielectric response at Gamma
 &inputph
@@ -168,6 +171,20 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch 
     with atomic_path(record) as tmp:
         tmp.write_text(json.dumps(asdict(result)))
     return result
+
+
+def dfpt_series(atoms: Atoms, settings: DftSettings, kspacings: Sequence[float], workdir: Path,
+                launch: Launch | str, tr2_ph: float = 1e-14) -> list[DfptResult]:
+    """:func:`run_dfpt` at each k spacing (Å⁻¹) in ``workdir/k<spacing>``, each reused when
+    finished."""
+    results = []
+    for kspacing in kspacings:
+        result = run_dfpt(atoms, replace(settings, kspacing=kspacing), Path(workdir) / f"k{kspacing:.3f}",
+                          launch, tr2_ph)
+        log.info("k spacing %g (%s): %s q = %.4f e %s", kspacing, result.kpoints, result.status, result.q,
+                 result.reason[:300])
+        results.append(result)
+    return results
 
 
 def summarise(results: Sequence[DfptResult]) -> dict[str, Any]:

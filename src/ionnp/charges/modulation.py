@@ -27,8 +27,10 @@ convergence (the whole set at each configured k spacing; q from the finest).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,7 @@ from ase.build import bulk
 
 from ionnp.charges.coulomb import coulomb
 from ionnp.chemistry import Chemistry
+from ionnp.dft.pw import DftSettings, Launch, label_shard, status_summary, unfinished
 
 #: Displacement direction of each polarisation in the column (z = cubic [001] is the
 #: modulation axis; x, y are cubic [110], [1-10]): T runs along cubic [100], equivalent to
@@ -145,6 +148,30 @@ def modulation_cells(a: float, chemistry: Chemistry, settings: ModulationSetting
                         lt_kpoints=np.array(kpoints))
                     cells.append(cell)
     return cells
+
+
+def label_modulations(cells: Sequence[Atoms], settings: DftSettings, workdir: str | os.PathLike,
+                      launch: Launch | str) -> tuple[list[Atoms], dict[str, Any]]:
+    """pw.x on every :func:`modulation_cells` cell at its own k spacing and mesh, finished
+    structures reused; returns the converged cells and the status summary (settings included).
+
+    Raises:
+        RuntimeError: naming the structures a rerun will compute (finished ones are kept).
+    """
+    labelled, results = [], []
+    for kspacing in dict.fromkeys(c.info["lt_kspacing"] for c in cells):  # in the cells' order
+        at_k = [c for c in cells if c.info["lt_kspacing"] == kspacing]
+        frames, outcome = label_shard(at_k, replace(settings, kspacing=kspacing), Path(workdir), launch,
+                                      kpoints=[c.info["lt_kpoints"].tolist() for c in at_k])
+        labelled += frames
+        results += outcome
+    retry = unfinished(results, settings.max_attempts)
+    if retry:
+        raise RuntimeError(f"{len(retry)} L/T structures to retry (finished ones are kept in "
+                           f"{workdir}): " + ", ".join(r.structure_id for r in retry))
+    summary = status_summary(results)
+    summary.update(settings=settings.record(), launch=launch.template if isinstance(launch, Launch) else launch)
+    return labelled, summary
 
 
 def ratio_table(frames: Sequence[Atoms], chemistry: Chemistry) -> pd.DataFrame:

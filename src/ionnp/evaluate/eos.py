@@ -147,6 +147,22 @@ def eos_point(method: str, atoms: Atoms, energy: float, stress: np.ndarray) -> d
                 pressure_gpa=float(-np.mean(stress[:3]) / GPa))
 
 
+def equilibrium_volume(frames: Sequence[Atoms]) -> float:
+    """V0 (Å³ per formula unit) of the Birch–Murnaghan fit to labelled cells of one phase."""
+    return fit_birch_murnaghan([a.get_volume() / formula_units(a) for a in frames],
+                               [a.get_potential_energy() / formula_units(a) for a in frames]).v0
+
+
+def at_volume(atoms: Atoms, volume_per_formula_unit: float) -> Atoms:
+    """A copy of ``atoms`` (no calculator) scaled isotropically to ``volume_per_formula_unit``
+    (Å³), fractional coordinates kept."""
+    scaled = atoms.copy()
+    scaled.calc = None
+    factor = volume_per_formula_unit * formula_units(atoms) / atoms.get_volume()
+    scaled.set_cell(atoms.cell * factor ** (1 / 3), scale_atoms=True)
+    return scaled
+
+
 def converged_volumes(phase: str, frames: Sequence[Atoms], status: dict[str, Any],
                       minimum: int = 4) -> list[dict[str, Any]]:
     """The structures of ``phase``'s equation of state that did not converge (pw.x ``status``
