@@ -111,7 +111,7 @@ def test_the_paper_campaign_is_paper_scale():
     from conftest import REPO
 
     from ionnp.chemistry import Chemistry
-    from ionnp.sampling.prototypes import build
+    from ionnp.prototypes.polymorphs import build
 
     default = load_config(REPO / "config" / "config.yaml")
     paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper.yaml")

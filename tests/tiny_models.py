@@ -11,7 +11,7 @@ from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 
 ELEMENTS = ("Zn", "O")

@@ -57,7 +57,7 @@ REFERENCE_PATH = Path(__file__).resolve().parent / "plan_reference.yaml"
 
 
 def _cell(phase: str, chemistry: Chemistry, supercell: Sequence[int]):
-    from ionnp.sampling.prototypes import build
+    from ionnp.prototypes.polymorphs import build
 
     return build(phase, chemistry, supercell)
 

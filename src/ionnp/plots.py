@@ -18,7 +18,7 @@ from ionnp.io import atomic_path  # noqa: E402
 def plot_enthalpy(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Enthalpy per formula unit relative to the lowest phase, against pressure.
 
-    ``table`` is :func:`ionnp.sampling.prototypes.enthalpy_table`'s output.
+    ``table`` is :func:`ionnp.prototypes.polymorphs.enthalpy_table`'s output.
     """
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     for phase, rows in table.groupby("phase", sort=False):

@@ -25,7 +25,7 @@ from ionnp.charges.scan import (
     pick_q,
 )
 from ionnp.lammps.empirical import evaluate
-from ionnp.sampling.prototypes import relax, repeat
+from ionnp.prototypes.polymorphs import relax, repeat
 from reference import ZNO, position_derivative, strain_derivative
 
 torch.set_num_threads(1)

@@ -11,7 +11,7 @@ from ionnp.dft.dataset import alternate_split, eos_frames_for_training
 from ionnp.evaluate.eos import scaled_cells
 from ionnp.lammps.empirical import evaluate
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 
 

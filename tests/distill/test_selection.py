@@ -14,7 +14,7 @@ from ionnp.distill.selection import (
     within_caps,
 )
 from ionnp.nnp.descriptors import DescriptorSettings
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 
 SETTINGS = DescriptorSettings()

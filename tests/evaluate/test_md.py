@@ -113,7 +113,7 @@ def test_md_campaign_runs_both_engines_and_summarises_them(tmp_path):
     from tiny_models import potential
 
     from ionnp.evaluate.md import md_campaign
-    from ionnp.sampling.prototypes import build
+    from ionnp.prototypes.polymorphs import build
     from reference import ZNO
 
     model = tmp_path / "model.pt"

@@ -14,7 +14,7 @@ from ionnp.evaluate.transition import (
     transition_table,
 )
 from ionnp.evaluate.eos import BirchMurnaghan
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 from tiny_models import potential
 
@@ -90,7 +90,7 @@ sys.path.insert(0, {tests!r})
 import ionnp.evaluate.transition as transition
 from ionnp.config import validate_config
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 
 save = transition.Checkpoint.save

@@ -7,7 +7,7 @@ import pytest
 from ionnp.lammps.box import dynamic_state, restore_dynamic_state
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 
 

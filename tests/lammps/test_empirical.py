@@ -5,7 +5,7 @@ import pytest
 from ase import Atoms
 
 from ionnp.lammps.empirical import evaluate
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO, buckingham_energy, ewald_energy
 
 

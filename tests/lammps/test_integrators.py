@@ -6,7 +6,7 @@ import pytest
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.lammps.integrators import integrator
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 
 

@@ -9,7 +9,7 @@ from ionnp.sampling.coordination import (
     coordination_number,
     switching,
 )
-from ionnp.sampling.prototypes import build
+from ionnp.prototypes.polymorphs import build
 from reference import ZNO
 
 

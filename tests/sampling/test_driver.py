@@ -9,7 +9,7 @@ from ionnp.config import validate_config
 from ionnp.lammps.box import GPA_TO_BAR
 from ionnp.lammps.empirical import LammpsCell, evaluate
 from ionnp.sampling.driver import RunSettings, SamplingError, md_commands, run_metadynamics, sample
-from ionnp.sampling.prototypes import relax, repeat
+from ionnp.prototypes.polymorphs import relax, repeat
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,3 @@
-"""Sampling: polymorph prototypes relaxed with the empirical rigid-ion potential, and
-well-tempered metadynamics on the coordination number across phases, temperatures and pressures
-(docs/method.md §1–2). Rules: prototypes.smk, sampling.smk; config: prototypes, potential,
-sampling; outputs: results/prototypes/, results/sampling/."""
+"""Sampling: well-tempered metadynamics with the empirical rigid-ion potential on the
+coordination number across phases, temperatures and pressures, from the relaxed prototypes
+(docs/method.md §2). Rules: sampling.smk; config: sampling; outputs: results/sampling/."""

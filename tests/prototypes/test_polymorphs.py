@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase.units import GPa
 
-from ionnp.sampling.prototypes import BUILDERS, build, enthalpy_table, relax
+from ionnp.prototypes.polymorphs import BUILDERS, build, enthalpy_table, relax
 from reference import ZNO
 
 
