@@ -17,7 +17,7 @@ test: setup
 
 # The validation campaign (config/validation.yaml over the default; its cost: docs/validation.md) in
 # validation/: resumable (rerun after an interruption: finished DFT is reused), ends with
-# validation/results/validation.md.
+# validation/results/evaluate/validation.md.
 validate: setup
 	$(SNAKEMAKE) --cores $(CORES) --directory validation --configfile config/validation.yaml
 	$(SNAKEMAKE) --cores $(CORES) --directory validation --configfile config/validation.yaml \

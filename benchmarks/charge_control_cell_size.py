@@ -50,7 +50,7 @@ from ionnp.config import load_config  # noqa: E402
 from ionnp.nnp.short_range import ModelSettings  # noqa: E402
 from ionnp.sampling.labels import label_frame  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
-from ionnp.sampling.prototypes import relax  # noqa: E402
+from ionnp.prototypes.polymorphs import relax  # noqa: E402
 from ionnp.train.ensemble import train_ensemble  # noqa: E402
 from ionnp.train.settings import TrainingSettings  # noqa: E402
 from ionnp.train.targets import Sample, finetune_samples  # noqa: E402

@@ -47,7 +47,7 @@ from ionnp.chemistry import Chemistry  # noqa: E402
 from ionnp.config import validate_config  # noqa: E402
 from ionnp.lammps.empirical import evaluate  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
-from ionnp.sampling.prototypes import build  # noqa: E402
+from ionnp.prototypes.polymorphs import build  # noqa: E402
 from timing import timed  # noqa: E402
 
 ZNO = Chemistry("Zn", "O", 2.0)

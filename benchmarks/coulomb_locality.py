@@ -52,7 +52,7 @@ from ionnp.charges.scan import (  # noqa: E402
 from ionnp.config import validate_config  # noqa: E402
 from ionnp.lammps.empirical import LammpsCell  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
-from ionnp.sampling.prototypes import relax, repeat  # noqa: E402
+from ionnp.prototypes.polymorphs import relax, repeat  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: Contiguous blocks of frames per size for the cross-validation.

@@ -47,7 +47,7 @@ from ionnp.config import validate_config
 from ionnp.lammps.runtime import new_lammps
 from ionnp.sampling.driver import RunSettings, md_commands, run_metadynamics
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import relax, repeat
+from ionnp.prototypes.polymorphs import relax, repeat
 
 TEMPERATURE, PRESSURE = 1200.0, 15.0
 CELLS = {(2, 2, 1): 10_000, (4, 3, 2): 2_000}  # supercell of wurtzite: steps (~2 s of lmp each)

@@ -326,13 +326,13 @@ def test_final_model_is_stable(campaign):
     assert blocks.between(150.0, 450.0).all(), blocks.to_dict()
     assert np.isfinite(summary["nve_drift_mev_per_atom_per_ps"])
     # The workflow's own verdict agrees, and lists every acceptance criterion.
-    validation = json.loads((campaign / "results/validation.json").read_text())
+    validation = json.loads((campaign / "results/evaluate/validation.json").read_text())
     named = {c["name"]: c for c in validation["criteria"]}
     assert len(named) == 29 and named["wurtzite the NNP's ground state"]["passed"]
     assert named["ensemble spread below the threshold throughout"]["passed"]
     assert named["fine-tuned force error lowest near q_L/T"]["diagnostic"]
     assert validation["passed"] + validation["failed"] == 27  # the two diagnostics not counted
-    assert "criteria hold" in (campaign / "results/validation.md").read_text()
+    assert "criteria hold" in (campaign / "results/evaluate/validation.md").read_text()
 
 
 @pytest.mark.slow

@@ -70,9 +70,9 @@ rule validation:
         lt_models="results/evaluate/lt_models.csv",
         stress_check="results/eos/dft_stress_check.json",
     output:
-        json="results/validation.json",
+        json="results/evaluate/validation.json",
         markdown=report(
-            "results/validation.md",
+            "results/evaluate/validation.md",
             caption="../report/validation.rst",
             category="7. Evaluation",
         ),

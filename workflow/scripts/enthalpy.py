@@ -6,7 +6,7 @@ import ase.io
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
 from ionnp.plots import plot_enthalpy
-from ionnp.sampling.prototypes import enthalpy_table
+from ionnp.prototypes.polymorphs import enthalpy_table
 
 log = log_to_file(snakemake.log[0])
 table = enthalpy_table(ase.io.read(path) for path in snakemake.input.structures)

@@ -11,7 +11,7 @@ from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
 from ionnp.plots import plot_md
 from ionnp.runtime import configure_torch
-from ionnp.sampling.prototypes import repeat
+from ionnp.prototypes.polymorphs import repeat
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

@@ -1,11 +1,11 @@
-"""Rule prototype: relax one polymorph at one pressure (ionnp.sampling.prototypes.relax)."""
+"""Rule prototype: relax one polymorph at one pressure (ionnp.prototypes.polymorphs.relax)."""
 
 import _ionnp_path  # noqa: F401
 
 from ionnp.io import write_extxyz
 from ionnp.logs import log_to_file
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import relax
+from ionnp.prototypes.polymorphs import relax
 
 log = log_to_file(snakemake.log[0])
 phase, pressure = snakemake.wildcards.phase, float(snakemake.wildcards.p)

@@ -10,7 +10,7 @@ from ionnp.logs import log_to_file
 from ionnp.plots import plot_sampling_run
 from ionnp.sampling.driver import RunSettings, SamplingError, run_label, sample
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import repeat
+from ionnp.prototypes.polymorphs import repeat
 
 log = log_to_file(snakemake.log[0])
 w = snakemake.wildcards

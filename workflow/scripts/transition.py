@@ -9,7 +9,7 @@ from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
 from ionnp.runtime import configure_torch
 from ionnp.potential import RigidIonPotential
-from ionnp.sampling.prototypes import repeat
+from ionnp.prototypes.polymorphs import repeat
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)

@@ -1,5 +1,5 @@
 """Rule validation: every acceptance criterion of the campaign, measured, passed or failed
-(ionnp.evaluate.validation): results/validation.json and results/validation.md."""
+(ionnp.evaluate.validation): results/evaluate/validation.json and results/evaluate/validation.md."""
 
 import json
 
