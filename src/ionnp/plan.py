@@ -42,7 +42,7 @@ MD_PHASE = "wurtzite"
 STAGES = {
     "sampling": ["sampling/*/*.tsv"],
     "DFT relabelling": ["dft/shard_*.tsv"],
-    "equations of state (DFT)": ["eos/*_dft.tsv"],
+    "equations of state (DFT)": ["dft/eos_*.tsv"],
     "frozen modulations (DFT)": ["charges/lt_dft.tsv"],
     "DFPT": ["charges/dfpt.tsv"],
     "A-Train": ["train/pretrain_q*.tsv"],

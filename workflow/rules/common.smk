@@ -145,7 +145,7 @@ def eos_training_files(suffix):
     """The equation-of-state pw.x results that join the DFT dataset (dft.eos_in_training)."""
     if not config["dft"]["eos_in_training"]:
         return []
-    return expand("results/eos/{phase}_dft.{suffix}", phase=config["eos"]["phases"], suffix=suffix)
+    return expand("results/dft/eos/{phase}.{suffix}", phase=config["eos"]["phases"], suffix=suffix)
 
 
 def pseudopotential_source(wildcards):
@@ -213,7 +213,7 @@ def finetune_inputs(wildcards):
     inputs = {
         "dataset": "results/dft/dataset.db",
         "coulomb": "results/charges/coulomb_q1.npz",
-        "stress_check": "results/eos/dft_stress_check.json",
+        "stress_check": "results/dft/stress_check.json",
     }
     if wildcards.q == "eff":
         inputs["q_eff"] = "results/charges/q_eff.json"

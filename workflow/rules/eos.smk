@@ -1,37 +1,11 @@
-# Equations of state: pw.x at fixed-shape volumes of each polymorph, Birch-Murnaghan fits of DFT,
-# the final NNP and the empirical potential, and the transition pressures.
-
-
-rule eos_dft:
-    input:
-        start="results/prototypes/{phase}_P0.extxyz",
-        pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
-    output:
-        frames="results/eos/{phase}_dft.db",
-        status="results/eos/{phase}_dft.status.json",
-    params:
-        dft=dft_calculation(),
-        volume_scales=config["eos"]["volume_scales"],
-        workdir="results/eos/work",
-    log:
-        "logs/eos/{phase}_dft.log",
-    benchmark:
-        "logs/benchmarks/eos/{phase}_dft.tsv"
-    threads: config["dft"]["tasks"]
-    resources:
-        tasks=config["dft"]["tasks"],
-        runtime=config["dft"]["runtime"],
-        mpi="srun",
-    conda:
-        "../../envs/qe.yaml"
-    script:
-        "../scripts/eos_dft.py"
+# Equations of state: Birch-Murnaghan fits of DFT (rule eos_dft, dft.smk), the final NNP and the
+# empirical potential on the same cells, and the transition pressures.
 
 
 rule eos:
     input:
-        dft=expand("results/eos/{phase}_dft.db", phase=config["eos"]["phases"]),
-        status=expand("results/eos/{phase}_dft.status.json", phase=config["eos"]["phases"]),
+        dft=expand(rules.eos_dft.output.frames, phase=config["eos"]["phases"]),
+        status=expand(rules.eos_dft.output.status, phase=config["eos"]["phases"]),
         model="models/finetune_qeff.pt",
     output:
         points="results/eos/eos_points.csv",
@@ -59,19 +33,3 @@ rule eos:
         "../../envs/ionnp.yaml"
     script:
         "../scripts/eos.py"
-
-
-rule dft_stress_check:
-    input:
-        dft=expand("results/eos/{phase}_dft.db", phase=config["eos"]["phases"]),
-    output:
-        check="results/eos/dft_stress_check.json",
-    params:
-        threshold_gpa=config["dft"]["max_stress_offset_gpa"],
-        pulay_correction=config["dft"]["pulay_correction"],
-    log:
-        "logs/eos/dft_stress_check.log",
-    conda:
-        "../../envs/ionnp.yaml"
-    script:
-        "../scripts/dft_stress_check.py"

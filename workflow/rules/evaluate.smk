@@ -68,7 +68,7 @@ rule validation:
         split="results/dft/split.csv",
         q_eff="results/charges/q_eff.json",
         lt_models="results/evaluate/lt_models.csv",
-        stress_check="results/eos/dft_stress_check.json",
+        stress_check=rules.dft_stress_check.output.check,
     output:
         json="results/evaluate/validation.json",
         markdown=report(

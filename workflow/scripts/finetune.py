@@ -30,7 +30,7 @@ settings = replace(TrainingSettings.from_config(params.training, finetune=True),
 check = json.loads(open(snakemake.input.stress_check).read())
 if settings.stress_weight > 0 and not check["usable"]:
     log.warning("stress left out of fine-tuning: the DFT stress contradicts the DFT energies by "
-                "up to %.2f GPa after the Pulay correction (results/eos/dft_stress_check.json; limit "
+                "up to %.2f GPa after the Pulay correction (results/dft/stress_check.json; limit "
                 "dft.max_stress_offset_gpa = %g GPa): raise dft.ecutwfc", check["max_abs_residual_gpa"],
                 check["threshold_gpa"])
     settings = replace(settings, stress_weight=0.0)
