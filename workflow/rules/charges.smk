@@ -59,7 +59,7 @@ rule dfpt:
 
 rule lt:
     input:
-        frames="results/charges/lt_dft.db",
+        frames=rules.lt_dft.output.frames,
     output:
         table=report(
             "results/charges/lt.csv",
@@ -85,7 +85,7 @@ rule lt:
 
 rule coulomb:
     input:
-        frames="results/dft/dataset.db",
+        frames=rules.dft_dataset.output.dataset,
     output:
         coulomb="results/charges/coulomb_q1.npz",
     params:
@@ -102,8 +102,8 @@ rule coulomb:
 
 rule charge_scan:
     input:
-        dataset="results/dft/dataset.db",
-        coulomb="results/charges/coulomb_q1.npz",
+        dataset=rules.dft_dataset.output.dataset,
+        coulomb=rules.coulomb.output.coulomb,
     output:
         table=report(
             "results/charges/scan.csv",
@@ -128,12 +128,12 @@ rule charge_scan:
 
 rule q_eff:
     input:
-        lt="results/charges/lt.json",
-        dfpt="results/charges/dfpt.json",
-        scan="results/charges/scan.csv",
-        learnability="results/charges/scan_learnability.json",
-        dataset="results/dft/dataset.db",
-        coulomb="results/charges/coulomb_q1.npz",
+        lt=rules.lt.output.result,
+        dfpt=rules.dfpt.output.result,
+        scan=rules.charge_scan.output.table,
+        learnability=rules.charge_scan.output.learnability,
+        dataset=rules.dft_dataset.output.dataset,
+        coulomb=rules.coulomb.output.coulomb,
     output:
         q_eff="results/charges/q_eff.json",
         residual="results/charges/residual_q_eff.extxyz",
@@ -149,8 +149,8 @@ rule q_eff:
 
 rule charge_scan_plot:
     input:
-        table="results/charges/scan.csv",
-        q_eff="results/charges/q_eff.json",
+        table=rules.charge_scan.output.table,
+        q_eff=rules.q_eff.output.q_eff,
     output:
         plot=report(
             "results/charges/scan.png",

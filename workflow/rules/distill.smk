@@ -4,7 +4,7 @@
 
 rule describe:
     input:
-        pool="results/sampling/pool.db",
+        pool=rules.pool.output.frames,
     output:
         features="results/distill/features.npy",
     params:
@@ -22,8 +22,8 @@ rule describe:
 
 rule distill:
     input:
-        pool="results/sampling/pool.db",
-        features="results/distill/features.npy",
+        pool=rules.pool.output.frames,
+        features=rules.describe.output.features,
     output:
         pretrain="results/distill/pretrain.db",
         pretrain_extxyz="results/distill/pretrain.extxyz",

@@ -3,9 +3,9 @@
 
 rule evaluate:
     input:
-        dataset="results/dft/dataset.db",
-        coulomb="results/charges/coulomb_q1.npz",
-        scan="results/charges/scan.csv",
+        dataset=rules.dft_dataset.output.dataset,
+        coulomb=rules.coulomb.output.coulomb,
+        scan=rules.charge_scan.output.table,
         models=model_files(),
     output:
         metrics=report(
@@ -35,8 +35,8 @@ rule evaluate:
 
 rule lt_models:
     input:
-        frames="results/charges/lt_dft.db",
-        lt="results/charges/lt.json",
+        frames=rules.lt_dft.output.frames,
+        lt=rules.lt.output.result,
         models=model_files(),
     output:
         table="results/evaluate/lt_models.csv",
@@ -60,14 +60,14 @@ rule lt_models:
 
 rule validation:
     input:
-        metrics="results/evaluate/metrics.csv",
+        metrics=rules.evaluate.output.metrics,
         fits="results/eos/eos.csv",
         transitions="results/eos/transitions.csv",
         md_summary="results/md/md_summary.json",
         nve="results/md/nve.csv",
-        split="results/dft/split.csv",
-        q_eff="results/charges/q_eff.json",
-        lt_models="results/evaluate/lt_models.csv",
+        split=rules.dft_dataset.output.split,
+        q_eff=rules.q_eff.output.q_eff,
+        lt_models=rules.lt_models.output.table,
         stress_check=rules.dft_stress_check.output.check,
     output:
         json="results/evaluate/validation.json",

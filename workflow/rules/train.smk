@@ -3,7 +3,7 @@
 
 rule pretrain_coulomb:
     input:
-        frames="results/distill/pretrain.db",
+        frames=rules.distill.output.pretrain,
     output:
         coulomb="results/train/pretrain_coulomb_q1.npz",
     params:

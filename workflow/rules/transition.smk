@@ -31,8 +31,8 @@ rule transition:
 rule transition_report:
     input:
         traces=expand("results/transition/{potential}_trace.csv", potential=["nnp", "empirical"]),
-        transitions="results/eos/transitions.csv",
-        fits="results/eos/eos.csv",
+        transitions=rules.eos.output.transitions,
+        fits=rules.eos.output.fits,
         rocksalt="results/prototypes/rocksalt_P0.extxyz",
     output:
         table=report(
