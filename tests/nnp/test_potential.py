@@ -1,4 +1,4 @@
-"""ionnp.model against independent values: finite differences of the energy, symmetries
+"""ionnp.nnp.potential against independent values: finite differences of the energy, symmetries
 (translation, rotation, permutation, periodic images, supercells), the Coulomb term of
 ionnp.charges.coulomb, ensemble statistics computed member by member, and model files."""
 
