@@ -361,3 +361,12 @@ def test_rules_and_layout_tables_name_what_exists():
                     if not (REPO / path).exists():
                         failures.append(f"{rel(doc)}:{number}: `{span}` ({path}): no such file")
     assert not failures, failures_message(failures)
+
+
+def test_every_method_section_names_its_code():
+    """docs/method.md: each numbered stage section (and the conventions, acceptance and
+    reproducibility sections) says right under its heading where its code is ("Code: ...")."""
+    lines = (REPO / "docs" / "method.md").read_text().splitlines()
+    missing = [line for k, line in enumerate(lines) if line.startswith("## ")
+               and not next((n for n in lines[k + 1:] if n.strip()), "").startswith("Code: ")]
+    assert not missing, f"docs/method.md sections without a 'Code:' line: {missing}"
