@@ -12,13 +12,13 @@ frames from NVT with the empirical potential (formal charges; 1 fs steps, a fram
 after 2 ps). At every q of the grid one network (the config's architecture, ensemble of 1) is
 trained from scratch on frames of ``--train-cell`` (wurtzite supercell; 16 atoms by default,
 the campaign's; 600, 1000 and 1400 K, ``--frames`` each; every 8th for validation) with
-``training.finetune`` of config/validation.yaml (``--epochs`` caps it) on the targets
+``train.finetune`` of config/validation.yaml (``--epochs`` caps it) on the targets
 y − q² y_C(1), and tested, Coulomb added back, on held-out frames at 1000 K of 16, 72 and 192
 atoms. Labels come from :func:`ionnp.sampling.labels.label_frame`. Printed: test RMSEs per q and cell size (mean over ``--seeds`` training seeds);
 the q where each is lowest; first, the RMS of the force targets at each q.
 
 With ``--pretrain-frames N`` the campaign's transfer is controlled too: at each q an A-Train
-(``training.pretrain``) on N 16-atom frames per temperature labelled by the empirical potential
+(``train.pretrain``) on N 16-atom frames per temperature labelled by the empirical potential
 itself (charges ±z), on its residual at q, y_emp − q² y_C(1) (totals, forces, stress; no
 per-atom energies), and from it two fine-tunes on the control's training frames: the
 config's start (``shrink``, ``perturb``) and the A-Train kept as it is (1, 0).
@@ -85,9 +85,9 @@ def main() -> None:
     chemistry = sampler.chemistry
     labels = replace(sampler, charges={chemistry.cation: args.q_star, chemistry.anion: -args.q_star})
     model_settings = replace(ModelSettings.from_config(config["model"]), ensemble_size=1)
-    settings = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
+    settings = TrainingSettings.from_config(config["train"]["finetune"], finetune=True)
     settings = replace(settings, epochs=min(settings.epochs, args.epochs))
-    pretrain_settings = TrainingSettings.from_config(config["training"]["pretrain"])
+    pretrain_settings = TrainingSettings.from_config(config["train"]["pretrain"])
     variants = {"scratch": settings}
     if args.pretrain_frames:
         variants[f"finetune ({settings.shrink:g}, {settings.perturb:g})"] = settings

@@ -17,7 +17,7 @@ A-Train weights as shrink·θ + perturb·θ_fresh; default: the configured pair)
 with the layers frozen as configured and with every layer trainable, and with ``--scratch``
 also from fresh weights;
 everything else (epochs and early stopping unless given, the other loss weights, batch size,
-the ReduceLROnPlateau schedule) as ``training.finetune`` says. Seeds differ in shuffling (and in
+the ReduceLROnPlateau schedule) as ``train.finetune`` says. Seeds differ in shuffling (and in
 the initial weights from scratch); member variance is large on ~50 structures, so compare means
 over ``--seeds``.
 
@@ -106,9 +106,9 @@ def main() -> None:
                         help="charge (e); default q_eff of results/charges/q_eff.json (its A-Train), else 1")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3, 3e-3])
     parser.add_argument("--energy-weights", type=float, nargs="+", default=None,
-                        help="energy-loss weights; default: training.finetune's")
+                        help="energy-loss weights; default: train.finetune's")
     parser.add_argument("--shrink-perturb", nargs="+", default=None, metavar="S,P",
-                        help="A-Train starts shrink·θ + perturb·θ_fresh; default: training.finetune's")
+                        help="A-Train starts shrink·θ + perturb·θ_fresh; default: train.finetune's")
     parser.add_argument("--scratch", action="store_true", help="also train from fresh weights")
     parser.add_argument("--seeds", type=int, default=1, help="members per recipe (seeds 0..N-1)")
     parser.add_argument("--epochs", type=int, default=None)
@@ -117,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config("config/config.yaml", *args.config)
-    configured = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
+    configured = TrainingSettings.from_config(config["train"]["finetune"], finetune=True)
     if args.epochs is not None:
         configured = replace(configured, epochs=args.epochs)
     if args.early_stopping is not None:

@@ -7,7 +7,7 @@ the same DFT data, at equal epochs, for each q of the campaign's grid.
 Reads a finished campaign (``models/pretrain_q{q}.pt``, ``results/dft/dataset.db`` with its
 split, ``results/charges/coulomb_q1.npz``; the config as it ran, merged over config/config.yaml:
 ``--campaign validation --config config/validation.yaml``) and trains one model per (q,
-variant) with the config's ``training.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread,
+variant) with the config's ``train.finetune`` recipe (its epochs unless ``--epochs``), ensemble size 1, one thread,
 ``--seeds`` times (training seeds 0, 1, ...: initialisation of scratch, perturbation of the
 fine-tuning start, shuffling; errors are their mean, with the standard deviation over seeds):
 
@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--campaign", type=Path, default=Path("."))
     parser.add_argument("--config", nargs="*", default=[],
                         help="the campaign's config files, merged over config/config.yaml")
-    parser.add_argument("--q", type=float, nargs="+", default=None, help="default: training.q_grid")
+    parser.add_argument("--q", type=float, nargs="+", default=None, help="default: train.q_grid")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seeds", type=int, default=1, help="training seeds per (q, variant)")
     args = parser.parse_args()
@@ -89,10 +89,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     config = load_config("config/config.yaml", *args.config)
-    settings = TrainingSettings.from_config(config["training"]["finetune"], finetune=True)
+    settings = TrainingSettings.from_config(config["train"]["finetune"], finetune=True)
     if args.epochs is not None:
         settings = replace(settings, epochs=args.epochs)
-    charges = args.q if args.q is not None else config["training"]["q_grid"]
+    charges = args.q if args.q is not None else config["train"]["q_grid"]
     pretrained_at = {q: NNPotential.load(args.campaign / f"models/pretrain_q{q:g}.pt") for q in charges}
     pretrained = pretrained_at[charges[0]]
     model_settings = replace(pretrained.settings, ensemble_size=1)

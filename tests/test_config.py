@@ -37,7 +37,7 @@ def test_default_config_is_valid_and_not_modified(default_config):
         ({"potential": {"pairs": {"Zn-O": {"A": 1.0, "rho": -0.3, "C": 0.0}}}},
          "potential.pairs.Zn-O.rho", "less than or equal to the minimum"),
         ({"potential": {"charges": {"Zn": 2.0, "O": -1.0}}}, "potential.charges", "do not cancel"),
-        ({"training": {"pretrain": {"perturb": 0.1}}}, "training.pretrain", "should not be valid"),
+        ({"train": {"pretrain": {"perturb": 0.1}}}, "train.pretrain", "should not be valid"),
         ({"dft": {"command": "mpirun -np {ranks} pw.x"}}, "dft.command", "is not a launch template"),
         ({"dft": {"command": "srun pw.x -nk {pools}"}}, "dft.command", "must name {executable}"),
     ],
@@ -75,11 +75,11 @@ def test_cations_come_first_whatever_the_key_order():
 
 def test_a_configfile_merges_key_by_key_as_snakemake_does():
     """Nested sections merge key by key; lists and scalars are replaced, the base is untouched."""
-    base = {"training": {"finetune": {"epochs": 100, "learning_rate": 1e-3}, "q_grid": [0, 1]}, "seed": 1}
-    overlay = {"training": {"finetune": {"epochs": 300}, "q_grid": [2]}}
+    base = {"train": {"finetune": {"epochs": 100, "learning_rate": 1e-3}, "q_grid": [0, 1]}, "seed": 1}
+    overlay = {"train": {"finetune": {"epochs": 300}, "q_grid": [2]}}
     assert merge_config(base, overlay) == {
-        "training": {"finetune": {"epochs": 300, "learning_rate": 1e-3}, "q_grid": [2]}, "seed": 1}
-    assert base["training"]["finetune"]["epochs"] == 100
+        "train": {"finetune": {"epochs": 300, "learning_rate": 1e-3}, "q_grid": [2]}, "seed": 1}
+    assert base["train"]["finetune"]["epochs"] == 100
 
 
 @pytest.mark.parametrize("name", ["validation.yaml", "paper.yaml"])
@@ -122,10 +122,10 @@ def test_the_paper_campaign_is_paper_scale():
 
     default = load_config(REPO / "config" / "config.yaml")
     paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper.yaml")
-    for section in ("model", "training", "md", "dft"):
+    for section in ("model", "train", "md", "dft"):
         assert paper[section] != default[section], section
     assert paper["model"]["ensemble_size"] == 5
-    assert paper["training"]["finetune"]["epochs"] > default["training"]["finetune"]["epochs"]
+    assert paper["train"]["finetune"]["epochs"] > default["train"]["finetune"]["epochs"]
     chemistry = Chemistry.from_charges(paper["potential"]["charges"])
     sampling = paper["sampling"]
     assert {phase: len(build(phase, chemistry, sampling["supercell"][phase]))
@@ -182,12 +182,12 @@ def test_prototype_pressures_must_include_zero():
          r"config key charges.q_step: 0.8 leaves no second point"),
         ({"charges": {"basis": {"cutoff": 5.0}}},
          r"config key charges.basis.cutoff: 5.0 Å differs from model.descriptors.cutoff = 6.0 Å"),
-        ({"training": {"pretrain": {"epochs": 0}}}, r"config key training.pretrain.epochs"),
-        ({"training": {"finetune": {"epochs": 0}}}, r"config key training.finetune.epochs"),
+        ({"train": {"pretrain": {"epochs": 0}}}, r"config key train.pretrain.epochs"),
+        ({"train": {"finetune": {"epochs": 0}}}, r"config key train.finetune.epochs"),
         ({"md": {"timestep_fs": 8.0}}, r"config key md.timestep_fs: 8.0 is greater than the maximum of 5.0"),
         ({"sampling": {"timestep_fs": 6.0}}, r"config key sampling.timestep_fs: 6.0 is greater than"),
-        ({"training": {"q_grid": [0.0, 1.0, 1.0]}}, r"config key training.q_grid: .* non-unique"),
-        ({"training": {"q_grid": [0.0, -1.0]}}, r"config key training.q_grid\[1\]"),
+        ({"train": {"q_grid": [0.0, 1.0, 1.0]}}, r"config key train.q_grid: .* non-unique"),
+        ({"train": {"q_grid": [0.0, -1.0]}}, r"config key train.q_grid\[1\]"),
         ({"eos": {"phases": ["rocksalt", "hmgo"]}}, r"config key eos.phases: needs zincblende or wurtzite"),
         ({"eos": {"phases": ["zincblende", "rocksalt"]}}, r"config key eos.phases: needs wurtzite; the DFPT"),
         ({"charges": {"lt": {"amplitude": 0.03, "harmonic_amplitude": 0.03}}},

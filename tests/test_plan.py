@@ -39,12 +39,12 @@ def test_training_units_grow_with_members_epochs_and_width():
     a = work_units(base)["A-Train"][1]
     members = work_units(validate_config({"model": {"ensemble_size": 4}}))["A-Train"][1]
     assert members == pytest.approx(a * 4 / base["model"]["ensemble_size"])
-    fifty = work_units(validate_config({"training": {"pretrain": {"epochs": 50}}}))["A-Train"][1]
-    two_hundred = work_units(validate_config({"training": {"pretrain": {"epochs": 200}}}))["A-Train"][1]
+    fifty = work_units(validate_config({"train": {"pretrain": {"epochs": 50}}}))["A-Train"][1]
+    two_hundred = work_units(validate_config({"train": {"pretrain": {"epochs": 200}}}))["A-Train"][1]
     assert two_hundred == pytest.approx(4 * fifty)
-    wide = work_units(validate_config({"training": {"pretrain": {"epochs": 50}},
+    wide = work_units(validate_config({"train": {"pretrain": {"epochs": 50}},
                                        "model": {"hidden_layers": [64, 64]}}))["A-Train"][1]
-    narrow = work_units(validate_config({"training": {"pretrain": {"epochs": 50}},
+    narrow = work_units(validate_config({"train": {"pretrain": {"epochs": 50}},
                                          "model": {"hidden_layers": [32, 32]}}))["A-Train"][1]
     features = 2 * 16 + 3 * 4 * 4  # the default descriptors of two elements
     assert wide / narrow == pytest.approx((features * 64 + 64 * 64 + 64) / (features * 32 + 32 * 32 + 32))

@@ -82,7 +82,7 @@ def _network_size(config: Mapping[str, Any]) -> float:
 def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
     """``{stage: (jobs, units)}`` of a validated config (see the module docstring)."""
     chemistry = Chemistry.from_charges(config["potential"]["charges"])
-    sampling, dft, training = config["sampling"], config["dft"], config["training"]
+    sampling, dft, training = config["sampling"], config["dft"], config["train"]
     ecut = dft["ecutwfc"]
     units: dict[str, tuple[int, float]] = {}
 

@@ -24,7 +24,7 @@ def planned_jobs(config: dict) -> dict[str, int]:
     """Jobs per rule a campaign of ``config`` (validated) needs, counted from the config."""
     from ionnp.config import n_dft_shards
 
-    sampling, training = config["sampling"], config["training"]
+    sampling, training = config["sampling"], config["train"]
     charges = len(set(training["q_grid"])) + 1  # the grid and q_eff
     singles = ["enthalpy", "pool", "describe", "distill", "dft_dataset", "coulomb", "lt_dft", "lt", "dfpt",
                "charge_scan", "q_eff", "charge_scan_plot", "pretrain_coulomb", "dft_stress_check",
@@ -76,7 +76,7 @@ def test_the_config_stack_holds_from_any_directory(tmp_path):
     from .conftest import REPO, SNAKEMAKE
 
     user = tmp_path / "mine.yaml"
-    user.write_text("seed: 7\ntraining: {finetune: {epochs: 3}}\n")
+    user.write_text("seed: 7\ntrain: {finetune: {epochs: 3}}\n")
     elsewhere, campaign = tmp_path / "elsewhere", tmp_path / "campaign"
     elsewhere.mkdir()
     result = subprocess.run(
@@ -87,7 +87,7 @@ def test_the_config_stack_holds_from_any_directory(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     effective = yaml.safe_load((campaign / "results/config.yaml").read_text())
     assert effective == load_config(REPO / "config/config.yaml", REPO / "config/validation.yaml", user) | {"seed": 8}
-    assert effective["training"]["finetune"]["epochs"] == 3  # the user's file over the campaign's 500
+    assert effective["train"]["finetune"]["epochs"] == 3  # the user's file over the campaign's 500
     # A key only the default sets (the schema's default differs) reaches the campaign, and a
     # changed stack rewrites results/config.yaml.
     default = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -384,7 +384,7 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     assert fixed["q_eff"] == 1 and not {"lt_dft", "lt", "dfpt", "charge_scan", "relabel"} & set(fixed)
     # another fine-tuning start refits every fine-tune but not the scan (it reads only the
     # loss weights), so neither q_eff nor any A-Train
-    start = snakemake(campaign, "-n", config={"training": {"finetune": {"shrink": 0.5, "perturb": 0.1}}})
+    start = snakemake(campaign, "-n", config={"train": {"finetune": {"shrink": 0.5, "perturb": 0.1}}})
     started = job_counts(start.stdout)
     assert started["finetune"] >= 1 and not {"charge_scan", "q_eff", "pretrain"} & set(started)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import torch
-from training_cells import ELEMENTS, TINY
+from training_cells import (
+    ELEMENTS,
+    TINY,
+    small_samples,  # noqa: F401 (fixtures)
+)
 
 from ionnp.nnp.potential import NNPotential
 from ionnp.train.ensemble import train_ensemble

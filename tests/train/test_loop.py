@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from training_cells import ELEMENTS, MODEL, TINY
+from training_cells import ELEMENTS, MODEL, TINY, frames, small_samples  # noqa: F401 (fixtures)
 
 from ionnp.nnp.short_range import ShortRangeModel
 from ionnp.train.loop import train

@@ -10,7 +10,7 @@ import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 from reference import ZNO
-from training_cells import ELEMENTS, MODEL
+from training_cells import ELEMENTS, MODEL, frames, potential  # noqa: F401 (fixtures)
 
 from ionnp.charges.coulomb import coulomb
 from ionnp.lammps.empirical import evaluate

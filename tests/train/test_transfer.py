@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
-from training_cells import ELEMENTS, TINY
+from training_cells import (
+    ELEMENTS,
+    TINY,
+    small_samples,  # noqa: F401 (fixtures)
+)
 
 from ionnp.train.settings import TrainingSettings
 from ionnp.train.transfer import (
@@ -44,7 +48,7 @@ def test_shrink_perturb_mixes_the_start_with_a_fresh_initialisation(small_sample
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="shrink"):
         TrainingSettings(shrink=0.0)
-    with pytest.raises(ValueError, match="training.pretrain"):
+    with pytest.raises(ValueError, match="train.pretrain"):
         TrainingSettings.from_config({"shrink": 0.5})
 
 def test_refit_energy_shift_absorbs_an_offset(small_samples):

@@ -1,15 +1,24 @@
-"""Cells and model settings the train tests share (their fixtures are in conftest.py)."""
+"""Cells, model settings and fixtures the train tests share (fixtures imported by each test
+module: a conftest.py here would shadow tests/conftest.py's helpers on sys.path)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
+import pytest
+import torch
 from ase import Atoms
 from ase.build import bulk
+from empirical_labels import buckingham_labelled
 
+from ionnp.config import validate_config
 from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.short_range import ModelSettings
+from ionnp.potential import RigidIonPotential
+from ionnp.train.targets import pretrain_samples
+
+torch.set_num_threads(1)
 
 ELEMENTS = ("Zn", "O")
 MODEL = ModelSettings(
@@ -33,3 +42,19 @@ def rattled_cells(n: int, repeat=(2, 2, 1), seed: int = 0) -> list[Atoms]:
         atoms.rattle(0.1, seed=seed * 1000 + k)
         frames.append(atoms)
     return frames
+
+
+@pytest.fixture(scope="module")
+def potential() -> RigidIonPotential:
+    return RigidIonPotential.from_config(validate_config({})["potential"])
+
+
+@pytest.fixture(scope="module")
+def frames(potential) -> list[Atoms]:
+    return buckingham_labelled(rattled_cells(30), potential)
+
+
+@pytest.fixture(scope="module")
+def small_samples(potential):
+    frames = buckingham_labelled(rattled_cells(6, repeat=(1, 1, 1), seed=5), potential)
+    return pretrain_samples(frames, ELEMENTS, TINY.descriptors.cutoff)

@@ -167,12 +167,12 @@ def charge_scan_settings():
 
 
 def scan_finetune_settings():
-    """The loss weights of training.finetune where the scan takes them (charges.loss_weights:
+    """The loss weights of train.finetune where the scan takes them (charges.loss_weights:
     finetune), else nothing: the scan reruns for new fine-tuning weights, not for the rest of
     the recipe (epochs, learning rate, start)."""
     if config["charges"]["loss_weights"] != "finetune":
         return {}
-    section = config["training"]["finetune"]
+    section = config["train"]["finetune"]
     return {key: section[key] for key in FINETUNE_LOSS_WEIGHTS if key in section}
 
 
@@ -199,7 +199,7 @@ wildcard_constraints:
 def model_files():
     """Every model the config asks for: fine-tuned at q_eff and at each q of the grid, and
     the from-scratch baseline at q_eff (q = 0 is the no-Coulomb baseline)."""
-    training = config["training"]
+    training = config["train"]
     files = ["models/finetune_qeff.pt"]
     files += [f"models/finetune_q{number_label(q)}.pt" for q in training["q_grid"]]
     if training["scratch_baseline"]:

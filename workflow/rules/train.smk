@@ -27,11 +27,11 @@ rule pretrain:
         curve=report(
             "results/train/pretrain_q{q}_curve.png",
             caption="../report/learning_curve.rst",
-            category="6. Training",
+            category="6. Train",
         ),
     params:
         model=config["model"],
-        training=config["training"]["pretrain"],
+        training=config["train"]["pretrain"],
         charges=config["potential"]["charges"],
         seed=config["seed"],
         checkpoints="models/checkpoints/pretrain_q{q}",
@@ -57,11 +57,11 @@ rule finetune:
         curve=report(
             "results/train/{start}_q{q}_curve.png",
             caption="../report/learning_curve.rst",
-            category="6. Training",
+            category="6. Train",
         ),
     params:
         model=config["model"],
-        training=config["training"]["finetune"],
+        training=config["train"]["finetune"],
         charges=config["potential"]["charges"],
         seed=config["seed"],
         checkpoints="models/checkpoints/{start}_q{q}",

@@ -10,7 +10,7 @@ from typing import Any
 LAYER_NAMES = {"first": 0, "last": -1}
 
 #: The loss weights of fine-tuning on DFT labels (energy per atom, forces, virial per atom; DFT
-#: has no per-atom energies): what the learnability scan takes from ``training.finetune``.
+#: has no per-atom energies): what the learnability scan takes from ``train.finetune``.
 FINETUNE_LOSS_WEIGHTS = ("energy_weight", "forces_weight", "stress_weight")
 
 
@@ -67,7 +67,7 @@ class TrainingSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], *, finetune: bool = False) -> TrainingSettings:
-        """From a ``training.pretrain`` or (``finetune=True``) ``training.finetune`` section;
+        """From a ``train.pretrain`` or (``finetune=True``) ``train.finetune`` section;
         keys it lacks take the values of that stage's recipe."""
         return cls.finetuning(**section) if finetune else cls.pretraining(**section)
 
@@ -76,7 +76,7 @@ class TrainingSettings:
         """The A-Train recipe: E 1.0, F 0.1, virial 0.025, lr 1e-3, per-atom energies 1.0.
         ``shrink`` and ``perturb`` move a fine-tuning start and are refused here."""
         if {"shrink", "perturb"} & set(changes):
-            raise ValueError("training.pretrain: shrink and perturb apply to training.finetune only "
+            raise ValueError("train.pretrain: shrink and perturb apply to train.finetune only "
                              "(pretraining starts from fresh weights)")
         return cls(**changes)
 
