@@ -39,6 +39,7 @@ def test_default_config_is_valid_and_not_modified(default_config):
         ({"potential": {"charges": {"Zn": 2.0, "O": -1.0}}}, "potential.charges", "do not cancel"),
         ({"train": {"pretrain": {"perturb": 0.1}}}, "train.pretrain", "should not be valid"),
         ({"dft": {"command": "mpirun -np {ranks} pw.x"}}, "dft.command", "is not a launch template"),
+        ({"training": {"q_grid": [0.0, 1.0]}}, "training", "renamed train"),
         ({"dft": {"command": "srun pw.x -nk {pools}"}}, "dft.command", "must name {executable}"),
     ],
 )

@@ -20,6 +20,10 @@ from jsonschema.exceptions import ValidationError
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 
+#: Config sections that were renamed: {old name: new name}.
+RENAMED_SECTIONS = {"training": "train"}
+
+
 class ConfigError(ValueError):
     """The config breaks the schema or a cross-key rule; the message names the key."""
 
@@ -74,6 +78,10 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
             broken cross-key rule.
     """
     schema = load_schema() if schema is None else schema
+    renamed = {old: new for old, new in RENAMED_SECTIONS.items() if old in config}
+    if renamed:
+        raise ConfigError("; ".join(f"config key {old}: renamed {new} (the stage's one name); rename the "
+                                    f"section in your config file" for old, new in renamed.items()))
     filled = copy.deepcopy(dict(config))
     errors = sorted(_Validator(schema).iter_errors(filled), key=lambda e: list(map(str, e.path)))
     if errors:
