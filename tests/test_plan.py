@@ -34,7 +34,7 @@ def test_dft_units_follow_the_plane_wave_scaling():
     assert ratio == pytest.approx(8 * 8 / 8 / 2)  # (32/16)³ x k-points 2x2x1 / 2x2x2
 
 
-def test_training_units_grow_with_members_epochs_and_width():
+def test_training_units_grow_with_members_and_epochs():
     base = validate_config({})
     a = work_units(base)["A-Train"][1]
     members = work_units(validate_config({"model": {"ensemble_size": 4}}))["A-Train"][1]
@@ -42,12 +42,8 @@ def test_training_units_grow_with_members_epochs_and_width():
     fifty = work_units(validate_config({"train": {"pretrain": {"epochs": 50}}}))["A-Train"][1]
     two_hundred = work_units(validate_config({"train": {"pretrain": {"epochs": 200}}}))["A-Train"][1]
     assert two_hundred == pytest.approx(4 * fifty)
-    wide = work_units(validate_config({"train": {"pretrain": {"epochs": 50}},
-                                       "model": {"hidden_layers": [64, 64]}}))["A-Train"][1]
-    narrow = work_units(validate_config({"train": {"pretrain": {"epochs": 50}},
-                                         "model": {"hidden_layers": [32, 32]}}))["A-Train"][1]
-    features = 2 * 16 + 3 * 4 * 4  # the default descriptors of two elements
-    assert wide / narrow == pytest.approx((features * 64 + 64 * 64 + 64) / (features * 32 + 32 * 32 + 32))
+    wide = work_units(validate_config({"model": {"hidden_layers": [256, 256]}}))["A-Train"][1]
+    assert wide == pytest.approx(a)  # the descriptors dominate: the width does not enter
 
 
 def test_measured_core_seconds_are_read_from_benchmark_files(tmp_path):

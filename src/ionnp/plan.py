@@ -9,8 +9,10 @@ measured cost per unit (CPU-seconds). The units are the leading scaling of each 
   DFT: bands² × plane waves per k-point), N the atoms, n_k the Monkhorst–Pack points, E_cut the
   wavefunction cut-off (Ry); relabelled structures are the sampling cells, spread evenly over
   the sampled phases;
-- training (pretrain, finetune): frames × atoms per frame × epochs × members × multiply-adds of
-  one network per atom (the epochs are the configured maximum: early stopping only shortens it);
+- training (pretrain, finetune): frames × atoms per frame × epochs × members (the descriptors
+  and the neighbour graph dominate a step at these network widths, so the width does not enter;
+  the epochs are the configured maximum, so the estimate is an upper bound: early stopping
+  ends most runs well before it);
 - NNP MD (md, transition with the NNP): atoms × steps × members; the empirical ramp atoms × steps.
 
 The cost per unit comes from a finished campaign's Snakemake ``benchmark:`` files (its
@@ -51,6 +53,8 @@ STAGES = {
     "transition (NNP)": ["transition/nnp.tsv"],
     "transition (empirical)": ["transition/empirical.tsv"],
 }
+#: Note on the training rows of the estimate.
+UPPER_BOUND = "at most: every configured epoch"
 #: The shipped cost per unit (CPU-s) with the run that measured it; regenerate with
 #: ``python -m ionnp.plan --calibrate CAMPAIGN_DIR``.
 REFERENCE_PATH = Path(__file__).resolve().parent / "plan_reference.yaml"
@@ -67,16 +71,6 @@ def _dft_units(atoms, kspacing: float, ecutwfc: float, kpoints: Sequence[int] | 
 
     n_k = math.prod(kpoints if kpoints is not None else kpoint_grid(atoms, kspacing))
     return len(atoms) ** 3 * n_k * ecutwfc**1.5
-
-
-def _network_size(config: Mapping[str, Any]) -> float:
-    """Multiply-adds of one element network per atom (its input: the configured descriptors)."""
-    from ionnp.nnp.descriptors import DescriptorSettings, SymmetryFunctions
-
-    descriptors = SymmetryFunctions(DescriptorSettings.from_config(config["model"]["descriptors"]),
-                                    list(config["potential"]["charges"]))
-    layers = [descriptors.n_features, *config["model"]["hidden_layers"], 1]
-    return float(sum(a * b for a, b in zip(layers[:-1], layers[1:])))
 
 
 def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
@@ -109,7 +103,7 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
     primitive = _cell(MD_PHASE, chemistry, (1, 1, 1))
     units["DFPT"] = (1, sum(_dft_units(primitive, k, ecut) for k in config["charges"]["dfpt"]["kspacing"]))
 
-    members, network = config["model"]["ensemble_size"], _network_size(config)
+    members = config["model"]["ensemble_size"]
     atoms_per_frame = sum(len(c) for c in sample_cells.values()) / len(sample_cells)
     charges = len(set(training["q_grid"])) + 1  # the grid and q_eff
     from ionnp.train.settings import TrainingSettings
@@ -117,11 +111,11 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
     pretrain = TrainingSettings.from_config(training["pretrain"]).epochs
     finetune = TrainingSettings.from_config(training["finetune"], finetune=True).epochs
     units["A-Train"] = (charges, charges * config["distill"]["n_pretrain"] * atoms_per_frame
-                        * pretrain * members * network)
+                        * pretrain * members)
     train_structures = config["distill"]["n_dft"] * dft["split"]["train"]
     finetunes = charges + int(training["scratch_baseline"])
     units["fine-tuning"] = (finetunes, finetunes * train_structures * atoms_per_frame
-                            * finetune * members * network)
+                            * finetune * members)
 
     md = config["md"]
     md_atoms = len(_cell(MD_PHASE, chemistry, md["supercell"]))
@@ -174,7 +168,8 @@ def reference() -> dict[str, Any]:
 def plan(config: Mapping[str, Any], costs: Mapping[str, float]) -> pd.DataFrame:
     """Jobs, work units and estimated CPU-hours per stage of a validated config."""
     rows = [{"stage": stage, "jobs": jobs, "units": units,
-             "cpu_hours": units * costs[stage] / 3600 if stage in costs else float("nan")}
+             "cpu_hours": units * costs[stage] / 3600 if stage in costs else float("nan"),
+             "note": UPPER_BOUND if stage in ("A-Train", "fine-tuning") else ""}
             for stage, (jobs, units) in work_units(config).items()]
     return pd.DataFrame(rows)
 
