@@ -5,7 +5,7 @@
 
 rule lt_dft:
     input:
-        eos=expand(rules.eos_dft.output.frames, phase=lt_volume_phase()),
+        eos=rules.eos_dft.output.frames.format(phase=lt_volume_phase()),
         pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
     output:
         frames="results/charges/lt_dft.db",
@@ -34,7 +34,7 @@ rule lt_dft:
 rule dfpt:
     input:
         start="results/prototypes/wurtzite_P0.extxyz",
-        eos=expand(rules.eos_dft.output.frames, phase="wurtzite"),
+        eos=rules.eos_dft.output.frames.format(phase="wurtzite"),
         pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
     output:
         result="results/charges/dfpt.json",

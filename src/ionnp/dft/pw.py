@@ -188,6 +188,9 @@ class Launch:
     def from_config(cls, section: Mapping[str, Any], tasks: int) -> Launch:
         """``dft.command`` if set, else the template of ``dft.launcher`` (``auto``: srun inside a
         SLURM job, mpirun for several tasks, else serial)."""
+        if os.geteuid() == 0:  # OpenMPI's mpirun refuses to start as root without these
+            os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         if section.get("command"):
             return cls(section["command"], tasks)
         launcher = section["launcher"]
@@ -197,9 +200,6 @@ class Launch:
             launcher = "serial"
         if launcher not in LAUNCH_TEMPLATES:
             raise ValueError(f"unknown dft launcher {launcher!r}: {', '.join(LAUNCH_TEMPLATES)}")
-        if launcher == "mpirun" and os.geteuid() == 0:  # OpenMPI refuses to start as root without these
-            os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-            os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         return cls(LAUNCH_TEMPLATES[launcher], tasks)
 
     def command(self, executable: str = "pw.x", atoms: Atoms | None = None,
