@@ -90,6 +90,23 @@ def test_pools_never_exceed_the_irreducible_kpoints():
     assert k_pools(6, 5) == 3
 
 
+def test_programs_not_started_by_srun_leave_the_slurm_step_behind(monkeypatch):
+    """Inside a job step a serial or mpirun start drops SLURM_* (OpenMPI without SLURM's PMI
+    would take it for a direct launch by srun and stop); srun keeps them; nothing else changes."""
+    from ionnp.dft.pw import environment_for, started_as
+
+    monkeypatch.setenv("SLURM_STEP_ID", "0")
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    for command in ("pw.x", "mpirun -np 2 pw.x -nk 1"):
+        env = environment_for(command)
+        assert not [k for k in env if k.startswith("SLURM_")] and env["OMP_NUM_THREADS"] == "1"
+    assert environment_for("srun --ntasks=2 pw.x -nk 2")["SLURM_STEP_ID"] == "0"
+    with started_as("pw.x"):
+        assert "SLURM_JOB_ID" not in os.environ and os.environ["OMP_NUM_THREADS"] == "1"
+    assert os.environ["SLURM_JOB_ID"] == "42"
+
+
 def test_auto_launcher_uses_srun_inside_slurm_jobs_only(monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     assert launch("auto", 1).template == "{executable}"

@@ -148,3 +148,26 @@ def test_user_profile_is_site_neutral_and_names_existing_rules(tmp_path):
     rules = set(listed.stdout.split())
     named = set(profile.get("set-resources", {})) | set(profile.get("groups", {}))
     assert named <= rules, f"profiles/slurm names rules the workflow lacks: {named - rules}"
+
+
+def test_quantum_espresso_runs_in_slurm_jobs_on_two_ranks(slurm_cluster, test_profile, make_workdir):
+    """ld1.x (serial) and pw.x under 2 MPI ranks inside SLURM jobs: the equations of state of
+    rocksalt, launched by a site's own mpirun template with k-point pools. Inside a job step,
+    Debian's OpenMPI (no SLURM PMI) took a program srun did not start for a direct launch and
+    stopped: ionnp.dft.pw.environment_for starts it without the step's variables."""
+    workdir = make_workdir("dft")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["dft"] = {**config["dft"], "tasks": 2,
+                     "command": "mpirun -np {tasks} --bind-to none {executable} -nk {pools}"}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(snakemake_command(workdir, test_profile, "results/dft/eos/rocksalt.db", timeout=600),
+                            capture_output=True, text=True, env=slurm_cluster.env, cwd=workdir, timeout=660)
+    run = Run.parse(result.returncode, result.stdout + result.stderr)
+    assert result.returncode == 0, run.log[-4000:]
+    rules = Counter(rule_of(r) for r in slurm_cluster.sacct(run.job_ids) if r["State"] == "COMPLETED")
+    assert rules["pseudopotential"] == 2 and rules["eos_dft"] == 1, rules
+    outputs = sorted((workdir / "results/dft/eos/work").glob("*/attempt_1/espresso.pwo"))
+    assert len(outputs) == len(config["eos"]["volume_scales"])
+    for pwo in outputs:
+        text = pwo.read_text()
+        assert "running on     2 processors" in text and "K-points division:     npool     =       2" in text

@@ -33,7 +33,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.espresso import Espresso, EspressoProfile
 
-from ionnp.dft.pw import DftSettings, Launch, command_for, kpoint_grid
+from ionnp.dft.pw import DftSettings, Launch, command_for, environment_for, kpoint_grid, started_as
 from ionnp.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -154,11 +154,12 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch 
     scf = atoms.copy()
     scf.calc = calc
     try:
-        scf.get_potential_energy()
+        with started_as(pw_command):
+            scf.get_potential_energy()
         (workdir / "ph.in").write_text(_PH_INPUT.format(tr2_ph=tr2_ph))
         with open(workdir / "ph.in") as stdin, open(workdir / "ph.out", "w") as stdout:
             subprocess.run(ph_command.split(), stdin=stdin, stdout=stdout, stderr=subprocess.STDOUT,
-                           cwd=workdir, check=True)
+                           cwd=workdir, check=True, env=environment_for(ph_command))
         response = parse_ph_output((workdir / "ph.out").read_text())
         result.status = "converged"
         result.epsilon, result.born = response.epsilon.tolist(), response.born.tolist()

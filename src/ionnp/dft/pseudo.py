@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ionnp.dft.pw import environment_for
+
 log = logging.getLogger(__name__)
 
 #: ld1.x generation inputs: (all-electron configuration, &inputp body, wavefunction cards).
@@ -54,7 +56,7 @@ def generated_name(element: str) -> str:
 
 def _ld1(input_text: str, workdir: Path) -> str:
     result = subprocess.run(["ld1.x"], input=input_text, cwd=workdir, capture_output=True,
-                            text=True)
+                            text=True, env=environment_for("ld1.x"))
     if result.returncode != 0 or "Error" in result.stdout:
         raise RuntimeError(f"ld1.x failed (exit {result.returncode}):\n{result.stdout[-2000:]}{result.stderr}")
     return result.stdout

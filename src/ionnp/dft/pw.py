@@ -36,6 +36,7 @@ fingerprint and status record as before the option existed, so earlier results s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -44,7 +45,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,31 @@ class Launch:
                                     pools=k_pools(self.tasks, n_kpoints))
 
 
+def environment_for(command: str) -> dict[str, str]:
+    """The environment a Quantum ESPRESSO program starts in. Inside a SLURM job step, an
+    OpenMPI-built program that srun did not start itself (serial, or under mpirun) takes the
+    step's ``SLURM_*`` variables for a direct launch by srun and stops when OpenMPI lacks SLURM's
+    PMI (Debian's does); without them it runs as a singleton, and mpirun starts its ranks on the
+    job's node. A command that starts with srun keeps them."""
+    if command.split()[0] == "srun":
+        return dict(os.environ)
+    return {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
+
+
+@contextlib.contextmanager
+def started_as(command: str) -> Iterator[None]:
+    """``os.environ`` set to :func:`environment_for` ``command`` while ASE starts it (ASE's
+    profiles pass ``os.environ`` to the program), restored after."""
+    saved, started = dict(os.environ), environment_for(command)
+    os.environ.clear()
+    os.environ.update(started)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def command_for(launch: Launch | str, executable: str, atoms: Atoms, kpoints: Sequence[int]) -> str:
     """A :class:`Launch`'s command for this run; a plain string is a fixed pw.x command (its
     ``pw.x`` replaced by ``executable``)."""
@@ -265,7 +291,8 @@ def _run_attempt(atoms: Atoms, settings: DftSettings, directory: Path, launch: L
     work = atoms.copy()
     work.calc = calc
     try:
-        work.get_potential_energy()
+        with started_as(command):
+            work.get_potential_energy()
         output = (directory / "espresso.pwo").read_text()
         if "convergence has been achieved" not in output:
             return "not_converged", "no 'convergence has been achieved' line", output
