@@ -2,6 +2,8 @@
 4 x 4 x 3 k-points, epsil + zeu at Γ) and hand-computed averages."""
 
 import math
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,3 +51,27 @@ def test_summary_takes_the_finest_converged_spacing():
     assert summarise([result(0.4, 0.8)])["q_error"] is None  # one k spacing: not assessed
     with pytest.raises(RuntimeError, match="k spacing 0.2: ph.x exit 1"):
         summarise([result(0.2, 0.0, "failed")])
+
+
+@pytest.mark.skipif(not any(Path(p, "ph.x").exists() for p in os.environ["PATH"].split(":")),
+                    reason="ph.x not installed (make setup installs it)")
+def test_an_scf_that_does_not_converge_is_retried_with_safer_mixing(tmp_path):
+    """pw.x with too few SCF steps for 4-atom wurtzite (it needs ~13 at these settings) fails,
+    is tried again with the ladder of ionnp.dft.pw.attempt_parameters, converges, and ph.x then
+    gives the charge of a run that converged at once."""
+    from ase.build import bulk
+
+    from ionnp.charges.dfpt import run_dfpt
+    from ionnp.dft.pseudo import generate
+    from ionnp.dft.pw import DftSettings
+
+    for element in ("Zn", "O"):
+        generate(element, tmp_path / f"{element}.UPF")
+    settings = DftSettings({"Zn": "Zn.UPF", "O": "O.UPF"}, str(tmp_path), ecutwfc=30.0, ecutrho=240.0,
+                           kspacing=0.8)
+    atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2)
+    at_once = run_dfpt(atoms, settings, tmp_path / "at_once", "pw.x")
+    retried = run_dfpt(atoms, replace(settings, electron_maxstep=10, max_attempts=3), tmp_path / "retried", "pw.x")
+    assert at_once.status == "converged" and at_once.attempts == 1, at_once.reason
+    assert retried.status == "converged" and retried.attempts >= 2, retried.reason
+    assert retried.q == pytest.approx(at_once.q, abs=1e-4)

@@ -33,7 +33,15 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.espresso import Espresso, EspressoProfile
 
-from ionnp.dft.pw import DftSettings, Launch, command_for, environment_for, kpoint_grid, started_as
+from ionnp.dft.pw import (
+    DftSettings,
+    Launch,
+    attempt_parameters,
+    command_for,
+    environment_for,
+    kpoint_grid,
+    started_as,
+)
 from ionnp.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -114,6 +122,7 @@ class DfptResult:
     symbols: list = field(default_factory=list)
     q: float = math.nan
     q_directional: list = field(default_factory=list)
+    attempts: int = 0
 
     def response(self) -> DielectricResponse:
         return DielectricResponse(np.array(self.epsilon), np.array(self.born), tuple(self.symbols))
@@ -133,7 +142,9 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch 
     """pw.x (fixed occupations) then ph.x on ``atoms`` at ``settings.kspacing``, or the finished
     result in ``workdir`` with the same fingerprint. ``launch``: how both start
     (:class:`ionnp.dft.pw.Launch`, or a fixed pw.x command). A failed run is recorded with its
-    reason (the tail of the program's output), not raised."""
+    reason (the tail of the program's output), not raised. An SCF that does not converge is
+    tried again with the safer settings of :func:`ionnp.dft.pw.attempt_parameters`, up to
+    ``settings.max_attempts``, as every other pw.x run."""
     record = workdir / "result.json"
     expected = fingerprint(settings, atoms, tr2_ph)
     if record.exists():
@@ -142,20 +153,9 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch 
             return previous
     kpoints = kpoint_grid(atoms, settings.kspacing)
     result = DfptResult(settings.kspacing, "failed", expected, kpoints)
-    input_data = {
-        "control": {"calculation": "scf", "prefix": "ionnp", "outdir": "./out"},
-        "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho, "occupations": "fixed"},
-        "electrons": {"conv_thr": 1e-12 * len(atoms), "mixing_beta": settings.mixing_beta},
-    }
     pw_command, ph_command = (command_for(launch, executable, atoms, kpoints) for executable in ("pw.x", "ph.x"))
-    calc = Espresso(profile=EspressoProfile(command=pw_command, pseudo_dir=settings.pseudo_dir),
-                    directory=str(workdir), input_data=input_data,
-                    pseudopotentials=dict(settings.pseudopotentials), kpts=kpoints)
-    scf = atoms.copy()
-    scf.calc = calc
     try:
-        with started_as(pw_command):
-            scf.get_potential_energy()
+        result.attempts = _converged_scf(atoms, settings, workdir, pw_command, kpoints)
         (workdir / "ph.in").write_text(_PH_INPUT.format(tr2_ph=tr2_ph))
         with open(workdir / "ph.in") as stdin, open(workdir / "ph.out", "w") as stdout:
             subprocess.run(ph_command.split(), stdin=stdin, stdout=stdout, stderr=subprocess.STDOUT,
@@ -166,12 +166,44 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch 
         result.symbols = list(response.symbols)
         result.q, result.q_directional = response.charge(), response.directional_charges()
     except (subprocess.CalledProcessError, ValueError) as error:
+        if not result.attempts and "convergence NOT achieved" in _text(workdir / "espresso.pwo"):
+            result.attempts = settings.max_attempts
         outputs = [workdir / name for name in ("espresso.pwo", "ph.out") if (workdir / name).exists()]
         tail = outputs[-1].read_text()[-400:] if outputs else ""
         result.reason = f"{error}: {tail.strip()}"
     with atomic_path(record) as tmp:
         tmp.write_text(json.dumps(asdict(result)))
     return result
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def _converged_scf(atoms: Atoms, settings: DftSettings, workdir: Path, command: str,
+                   kpoints: list[int]) -> int:
+    """The fixed-occupation SCF ph.x starts from (in ``workdir/out``); returns the attempts it
+    took. Raises the last attempt's error when none converged, or at once on a crash."""
+    for attempt in range(1, settings.max_attempts + 1):
+        input_data = {
+            "control": {"calculation": "scf", "prefix": "ionnp", "outdir": "./out"},
+            "system": {"ecutwfc": settings.ecutwfc, "ecutrho": settings.ecutrho, "occupations": "fixed"},
+            "electrons": {"conv_thr": 1e-12 * len(atoms), **attempt_parameters(settings, attempt - 1)},
+        }
+        scf = atoms.copy()
+        scf.calc = Espresso(profile=EspressoProfile(command=command, pseudo_dir=settings.pseudo_dir),
+                            directory=str(workdir), input_data=input_data,
+                            pseudopotentials=dict(settings.pseudopotentials), kpts=kpoints)
+        try:
+            with started_as(command):
+                scf.get_potential_energy()
+            return attempt
+        except subprocess.CalledProcessError:
+            if attempt == settings.max_attempts or "convergence NOT achieved" not in _text(workdir / "espresso.pwo"):
+                raise
+            log.info("DFPT SCF at k spacing %g: attempt %d did not converge, trying safer mixing",
+                     settings.kspacing, attempt)
+    raise ValueError(f"dft.max_attempts = {settings.max_attempts}: at least one SCF attempt is needed")
 
 
 def dfpt_series(atoms: Atoms, settings: DftSettings, kspacings: Sequence[float], workdir: Path,
