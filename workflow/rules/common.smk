@@ -128,17 +128,12 @@ def distill_params():
 
 
 def dft_calculation():
-    """The dft settings that change a pw.x result or its launch (not split or tolerances);
-    dispersion and command only when set, so the params (and jobs) of a campaign without them do
-    not change."""
+    """The dft settings that change a pw.x result or its launch (not split or tolerances).
+    Finished structures are reused by their fingerprint (ionnp.dft.pw.DftSettings), whatever
+    reruns a job."""
     keys = ("ecutwfc", "ecutrho", "kspacing", "smearing", "degauss", "conv_thr_per_atom",
-            "mixing_beta", "electron_maxstep", "max_attempts", "launcher")
-    calculation = {key: config["dft"][key] for key in keys}
-    if config["dft"]["dispersion"] != "none":
-        calculation["dispersion"] = config["dft"]["dispersion"]
-    if config["dft"]["command"]:
-        calculation["command"] = config["dft"]["command"]
-    return calculation
+            "mixing_beta", "electron_maxstep", "max_attempts", "dispersion", "launcher", "command")
+    return {key: config["dft"][key] for key in keys}
 
 
 def eos_training_files(suffix):

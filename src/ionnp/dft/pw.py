@@ -104,14 +104,12 @@ class DftSettings:
     @classmethod
     def from_config(cls, section: Mapping[str, Any], pseudo_files: Sequence[str | os.PathLike]) -> DftSettings:
         """From the ``dft`` config section and the UPF files (one per element, named
-        ``<element>.UPF``, all in one folder). ``dispersion`` may be absent (``none``): the
-        workflow passes it only when set, so the params of a campaign without it do not change."""
+        ``<element>.UPF``, all in one folder)."""
         keys = ("ecutwfc", "ecutrho", "kspacing", "smearing", "degauss", "conv_thr_per_atom",
-                "mixing_beta", "electron_maxstep", "max_attempts")
+                "mixing_beta", "electron_maxstep", "max_attempts", "dispersion")
         return cls(pseudopotentials={Path(p).stem: Path(p).name for p in pseudo_files},
                    pseudo_dir=str(Path(pseudo_files[0]).resolve().parent),
-                   **{key: section[key] for key in keys},
-                   dispersion=section.get("dispersion", "none"))
+                   **{key: section[key] for key in keys})
 
     def record(self) -> dict[str, Any]:
         """The settings as a dict, ``dispersion`` only when set (``none`` as before the option)."""
