@@ -8,14 +8,18 @@ from snakemake.utils import min_version
 min_version("9.20")
 
 sys.path.insert(0, f"{workflow.basedir}/src")
-from ionnp.config import validate_config
+from ionnp.config import load_config
 
 # The config stack: the embedded default (resolved against this file's directory, so it applies
 # whatever --directory a campaign runs in), then each --configfile in order, then --config;
-# validated with every default filled before any job. Rule effective_config writes the result.
+# merged as ionnp.config.merge_config does (a layer that gives the chemistry or the phases gives
+# them whole), validated with every default filled before any job. Rule effective_config writes
+# the result.
 configfile: f"{workflow.basedir}/config/config.yaml"
 
-config.update(validate_config(config))
+layers = [f"{workflow.basedir}/config/config.yaml", *workflow.config_settings.configfiles]
+config.clear()
+config.update(load_config(*layers, overrides=dict(workflow.config_settings.config), basedir=workflow.basedir))
 
 report: "workflow/report/workflow.rst"
 
@@ -49,5 +53,6 @@ rule all:
         rules.md.output,
         rules.eos.output,
         rules.validation.output,
-        rules.transition_report.output,
+        # the ramp, where the campaign has a high-pressure phase (prototypes.roles.high_pressure)
+        rules.transition_report.output if config["prototypes"]["roles"]["high_pressure"] else [],
         rules.effective_config.output,

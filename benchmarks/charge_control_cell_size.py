@@ -51,6 +51,7 @@ from ionnp.nnp.short_range import ModelSettings  # noqa: E402
 from ionnp.sampling.labels import label_frame  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
 from ionnp.prototypes.polymorphs import relax  # noqa: E402
+from ionnp.prototypes.structures import build  # noqa: E402
 from ionnp.train.ensemble import train_ensemble  # noqa: E402
 from ionnp.train.settings import TrainingSettings  # noqa: E402
 from ionnp.train.targets import Sample, finetune_samples  # noqa: E402
@@ -83,7 +84,7 @@ def main() -> None:
     config = load_config(REPO / "config/config.yaml", REPO / "config/validation.yaml")
     sampler = RigidIonPotential.from_config(config["potential"])
     chemistry = sampler.chemistry
-    labels = replace(sampler, charges={chemistry.cation: args.q_star, chemistry.anion: -args.q_star})
+    labels = replace(sampler, charges={s: args.q_star * u for s, u in chemistry.unit_charge.items()})
     model_settings = replace(ModelSettings.from_config(config["model"]), ensemble_size=1)
     settings = TrainingSettings.from_config(config["train"]["finetune"], finetune=True)
     settings = replace(settings, epochs=min(settings.epochs, args.epochs))
@@ -93,7 +94,7 @@ def main() -> None:
         variants[f"finetune ({settings.shrink:g}, {settings.perturb:g})"] = settings
         variants["finetune (1, 0)"] = replace(settings, shrink=1.0, perturb=0.0)
     elements, cutoff = list(chemistry.elements), model_settings.descriptors.cutoff
-    unit = relax("wurtzite", 0.0, sampler)
+    unit = relax(build(config["prototypes"]["structures"]["wurtzite"], chemistry), "wurtzite", 0.0, sampler)
 
     start = time.perf_counter()
     train_cell = tuple(int(x) for x in args.train_cell.split(","))
@@ -127,7 +128,7 @@ def main() -> None:
         if pretrain_frames:
             samples = finetune_samples(pretrain_frames, pretrain_units, q, elements, cutoff)
             pretrained, _ = train_ensemble(elements, model_settings, pretrain_settings,
-                                           *split_samples(samples), charge=q, charge_signs=chemistry.signs)
+                                           *split_samples(samples), charge=q, unit_charges=chemistry.unit_charge)
         train_set, valid_set = split_samples(finetune_samples(train_frames, units, q, elements, cutoff))
         for variant, variant_settings in variants.items():
             for seed in range(args.seeds):
@@ -135,7 +136,7 @@ def main() -> None:
                 potential, _ = train_ensemble(
                     elements, model_settings, replace(variant_settings, seed=seed), train_set, valid_set,
                     pretrained=None if variant == "scratch" else pretrained, charge=q,
-                    charge_signs=chemistry.signs)
+                    unit_charges=chemistry.unit_charge)
                 for n, frames in tests.items():
                     errors = test_errors(potential, frames, test_units[n])
                     rows.append(dict(variant=variant, q=q, seed=seed, atoms=n, E=errors["energy_rmse"],

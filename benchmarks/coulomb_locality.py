@@ -52,7 +52,8 @@ from ionnp.charges.scan import (  # noqa: E402
 from ionnp.config import validate_config  # noqa: E402
 from ionnp.lammps.empirical import LammpsCell  # noqa: E402
 from ionnp.potential import RigidIonPotential  # noqa: E402
-from ionnp.prototypes.polymorphs import relax, repeat  # noqa: E402
+from ionnp.prototypes.polymorphs import relax  # noqa: E402
+from ionnp.prototypes.structures import build, repeat  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: Contiguous blocks of frames per size for the cross-validation.
@@ -63,7 +64,7 @@ def thermal_frames(unit: Atoms, supercell: tuple[int, int, int], potential: Rigi
                    temperature: float, frames: int, stride: int, seed: int) -> list[Atoms]:
     """``frames`` snapshots of ``unit`` repeated by ``supercell`` in NVT at ``temperature`` (K)
     with the empirical potential, after 2000 steps of 1 fs; one every ``stride`` steps."""
-    atoms = repeat(unit, supercell, potential.chemistry.cation)
+    atoms = repeat(unit, supercell, potential.chemistry)
     snapshots = []
     with LammpsCell(atoms, potential, md_accuracy=1e-5) as cell:
         cell.lmp.commands_list([
@@ -113,7 +114,7 @@ def main() -> None:
     config = validate_config(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
     potential = RigidIonPotential.from_config(config["potential"])
     supercells = [tuple(int(x) for x in s.split(",")) for s in args.sizes]
-    unit = relax("wurtzite", 0.0, potential)
+    unit = relax(build(config["prototypes"]["structures"]["wurtzite"], potential.chemistry), "wurtzite", 0.0, potential)
 
     settings = ScanSettings(PairBasis(potential.elements))
     systems, n_atoms, seconds = [], [], []

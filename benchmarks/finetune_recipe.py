@@ -76,7 +76,7 @@ def _train(job: tuple[str, TrainingSettings]) -> dict:
     _, (history,) = train_ensemble(list(pretrained.elements), _DATA["model_settings"], settings,
                                    _DATA["train"], _DATA["valid"],
                                    pretrained=pretrained if start == "A-Train" else None,
-                                   charge=_DATA["q"], charge_signs=pretrained.charge_signs)
+                                   charge=_DATA["q"], unit_charges=pretrained.unit_charges)
     best = history.loc[history.valid_loss.idxmin()]
     row = {"start": start, "lr": settings.learning_rate, "energy_weight": settings.energy_weight,
            "frozen": ",".join(map(str, settings.freeze)) or "none",

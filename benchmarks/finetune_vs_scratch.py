@@ -120,7 +120,7 @@ def main() -> None:
                 start = pretrained_at[q] if transfer else None
                 potential, _ = train_ensemble(list(pretrained.elements), model_settings,
                                               replace(variant_settings, seed=seed), train_set, valid_set,
-                                              pretrained=start, charge=q, charge_signs=pretrained.charge_signs)
+                                              pretrained=start, charge=q, unit_charges=pretrained.unit_charges)
                 errors = test_errors(potential, test_frames, test_units)
                 rows.append(dict(q=q, variant=name, **errors, **size, seconds=time.perf_counter() - begin))
                 print(f"  q = {q:g} {name}, seed {seed}: forces {errors['force_rmse']:.1f} meV/Å, "

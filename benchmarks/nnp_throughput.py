@@ -57,6 +57,7 @@ from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
 ZNO = Chemistry("Zn", "O", 2.0)
 
 ELEMENTS = ("Zn", "O")
+UNIT_CHARGES = {"Zn": 1.0, "O": -1.0}  # E_C(1) of ZnO: formal charges over Zn's
 
 
 def structures() -> dict[str, Atoms]:
@@ -182,7 +183,7 @@ def md_model(atoms: Atoms, settings: ModelSettings) -> NNPotential:
     torch.manual_seed(0)
     single = ShortRangeModel(ELEMENTS, settings)
     single.fit_normalisation(build_graph(atoms, ELEMENTS, single.cutoff))
-    model = NNPotential.create(ELEMENTS, settings, charge=MD_CHARGE)
+    model = NNPotential.create(ELEMENTS, settings, charge=MD_CHARGE, unit_charges=UNIT_CHARGES)
     for member in model.members:
         member.load_state_dict(single.state_dict())
     return model
@@ -197,7 +198,7 @@ def md_step_times(atoms: Atoms, settings: ModelSettings, steps: int, repeats: in
         return best_time(function, repeats) / steps, WALL[-1] / steps
 
     def ase_path(accuracy: float) -> tuple[float, float]:
-        path_model = NNPotential(model.members, MD_CHARGE, coulomb_accuracy=accuracy)
+        path_model = NNPotential(model.members, MD_CHARGE, UNIT_CHARGES, coulomb_accuracy=accuracy)
         moving = atoms.copy()
         moving.calc = IonnpCalculator(path_model, spread=False)
         dynamics = VelocityVerlet(moving, timestep=0.5 * units.fs)

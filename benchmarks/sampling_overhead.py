@@ -47,7 +47,8 @@ from ionnp.config import validate_config
 from ionnp.lammps.runtime import new_lammps
 from ionnp.sampling.driver import RunSettings, md_commands, run_metadynamics
 from ionnp.potential import RigidIonPotential
-from ionnp.prototypes.polymorphs import relax, repeat
+from ionnp.prototypes.polymorphs import relax
+from ionnp.prototypes.structures import build, repeat
 
 TEMPERATURE, PRESSURE = 1200.0, 15.0
 CELLS = {(2, 2, 1): 10_000, (4, 3, 2): 2_000}  # supercell of wurtzite: steps (~2 s of lmp each)
@@ -149,12 +150,12 @@ def main() -> None:
     config = validate_config({})
     potential = RigidIonPotential.from_config(config["potential"])
     biased = RunSettings.from_config(config["sampling"], TEMPERATURE, PRESSURE, seed=1)
-    relaxed = relax("wurtzite", PRESSURE, potential)
+    relaxed = relax(build(config["prototypes"]["structures"]["wurtzite"], potential.chemistry), "wurtzite", PRESSURE, potential)
     print(f"{'atoms':>5} | {'steps':>6} | {'run':<10} | {'atom-steps/CPU s':>16} | "
           f"{'vs lmp':>7} | {'vs in-process':>13} | {'wall vs lmp':>11}")
     print("-" * 90)
     for supercell, steps in CELLS.items():
-        atoms = repeat(relaxed, supercell, "Zn")
+        atoms = repeat(relaxed, supercell, potential.chemistry)
         plain = dataclasses.replace(biased, steps=steps, hill_height=0.0, wall_constant=0.0)
         timings = measure(atoms, potential, plain, dataclasses.replace(biased, steps=steps),
                           args.rounds)

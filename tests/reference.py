@@ -7,14 +7,26 @@ fixed convergence parameters.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 from scipy.special import erfc
 
 from ionnp.chemistry import Chemistry
+from ionnp.config import load_config
+from ionnp.prototypes.structures import build
+
+_DEFAULT = load_config(Path(__file__).parents[1] / "config" / "config.yaml")
 
 #: The chemistry every test structure uses (ZnO, formal charges ±2).
-ZNO = Chemistry("Zn", "O", 2.0)
+ZNO = Chemistry.from_charges({"Zn": 2.0, "O": -2.0})
+#: The default campaign's phases (prototypes.structures of config/config.yaml).
+ZNO_STRUCTURES = _DEFAULT["prototypes"]["structures"]
+
+
+def zno_cell(phase: str, supercell=(1, 1, 1)):
+    """A default-campaign phase of ZnO, unrelaxed, repeated by ``supercell``."""
+    return build(ZNO_STRUCTURES[phase], ZNO, supercell)
 
 #: e²/(4πε₀) in eV Å as LAMMPS's ``units metal`` defines it (qqr2e). CODATA gives
 #: 14.3996454784...; the 3e-8 relative difference is below every tolerance except the

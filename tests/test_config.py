@@ -32,11 +32,25 @@ def test_default_config_is_valid_and_not_modified(default_config):
     [
         ({"prototypes": {"pressures": "10"}}, "prototypes.pressures", "not of type 'array'"),
         ({"prototypes": {"supercell": [1, 1.5, 1]}}, "prototypes.supercell[1]", "not of type 'integer'"),
-        ({"prototypes": {"phases": ["wurtzite", "diamond"]}}, "prototypes.phases[1]", "'diamond' is not one of"),
+        ({"prototypes": {"phases": ["wurtzite", "diamond"]}}, "prototypes.phases", "['diamond'] not in prototypes.structures"),
+        ({"prototypes": {"phases": ["wurtzite", "zinc-blende"]}}, "prototypes.phases[1]", "does not match"),
         ({"prototypes": {"pressures": [0, 500]}}, "prototypes.pressures[1]", "greater than the maximum"),
         ({"potential": {"pairs": {"Zn-O": {"A": 1.0, "rho": -0.3, "C": 0.0}}}},
          "potential.pairs.Zn-O.rho", "less than or equal to the minimum"),
-        ({"potential": {"charges": {"Zn": 2.0, "O": -1.0}}}, "potential.charges", "do not cancel"),
+        ({"potential": {"charges": {"Zn": 2.0, "O": -1.3}}}, "potential.charges", "no neutral formula unit"),
+        ({"potential": {"charges": {"Zn": 2.0, "O": 0.0}}}, "potential.charges", "have no charge"),
+        ({"potential": {"pairs": {"Zn-S": {"A": 1.0, "rho": 0.3, "C": 0.0}}}}, "potential.pairs.Zn-S",
+         "['S'] not in potential.charges"),
+        ({"prototypes": {"roles": {"high_pressure": "cotunnite"}}}, "prototypes.roles.high_pressure",
+         "'cotunnite' is not in prototypes.phases"),
+        ({"prototypes": {"roles": {"polar_cubic": "wurtzite"}}}, "prototypes.roles.polar_cubic", "has no cubic cell"),
+        ({"prototypes": {"structures": {"wurtzite": {"file": "no/such/file.cif"}}}}, "prototypes.structures.wurtzite",
+         "cannot be read"),
+        ({"potential": {"charges": {"Mg": 2.0, "O": -2.0}, "pairs": {}},
+          "prototypes": {"structures": {"rocksalt": {"bulk": "rocksalt", "a": 4.2, "cubic": True}}, "phases": ["rocksalt"],
+                         "roles": {"ground_state": "rocksalt", "high_pressure": None, "polar_cubic": "rocksalt"}},
+          "sampling": {"phases": ["rocksalt"], "supercell": {"rocksalt": [1, 1, 1]}}, "eos": {"phases": ["rocksalt", "rocksalt2"]}},
+         "eos.phases", "['rocksalt2'] not in prototypes.phases"),
         ({"train": {"pretrain": {"perturb": 0.1}}}, "train.pretrain", "should not be valid"),
         ({"dft": {"command": "mpirun -np {ranks} pw.x"}}, "dft.command", "is not a launch template"),
         ({"training": {"q_grid": [0.0, 1.0]}}, "training", "renamed train"),
@@ -61,7 +75,7 @@ def test_unknown_keys_are_named_in_full(config, where):
 
 def test_every_violation_is_listed():
     with pytest.raises(ConfigError) as error:
-        validate_config({"seed": -1, "prototypes": {"phases": ["quartz"]}})
+        validate_config({"seed": -1, "prototypes": {"phases": ["quartz-1"]}})
     assert "config key seed:" in str(error.value)
     assert "config key prototypes.phases[0]:" in str(error.value)
 
@@ -119,7 +133,7 @@ def test_the_paper_campaign_is_paper_scale():
     from conftest import REPO
 
     from ionnp.chemistry import Chemistry
-    from ionnp.prototypes.polymorphs import build
+    from ionnp.prototypes.structures import build
 
     default = load_config(REPO / "config" / "config.yaml")
     paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper.yaml")
@@ -129,7 +143,7 @@ def test_the_paper_campaign_is_paper_scale():
     assert paper["train"]["finetune"]["epochs"] > default["train"]["finetune"]["epochs"]
     chemistry = Chemistry.from_charges(paper["potential"]["charges"])
     sampling = paper["sampling"]
-    assert {phase: len(build(phase, chemistry, sampling["supercell"][phase]))
+    assert {phase: len(build(paper["prototypes"]["structures"][phase], chemistry, sampling["supercell"][phase]))
             for phase in sampling["phases"]} == dict.fromkeys(sampling["phases"], 64)
     assert paper["dft"]["ecutwfc"] >= 80 and paper["md"]["nve_steps"] * paper["md"]["timestep_fs"] >= 2000
     assert paper["dft"]["dispersion"] == "dft-d3" and default["dft"]["dispersion"] == "none"  # PBE-D3, as the paper
@@ -164,7 +178,7 @@ def test_active_distillation_needs_rounds_and_members():
 def test_eos_phases_must_be_prototypes():
     with pytest.raises(ConfigError, match=r"config key eos.phases: \['cscl'\] not in prototypes.phases"):
         validate_config({"prototypes": {"phases": ["wurtzite", "zincblende", "rocksalt", "hmgo"]},
-                         "eos": {"phases": ["wurtzite", "cscl"]}})
+                         "eos": {"phases": ["wurtzite", "rocksalt", "cscl"]}})
 
 
 def test_prototype_pressures_must_include_zero():
@@ -189,8 +203,11 @@ def test_prototype_pressures_must_include_zero():
         ({"sampling": {"timestep_fs": 6.0}}, r"config key sampling.timestep_fs: 6.0 is greater than"),
         ({"train": {"q_grid": [0.0, 1.0, 1.0]}}, r"config key train.q_grid: .* non-unique"),
         ({"train": {"q_grid": [0.0, -1.0]}}, r"config key train.q_grid\[1\]"),
-        ({"eos": {"phases": ["rocksalt", "hmgo"]}}, r"config key eos.phases: needs zincblende or wurtzite"),
-        ({"eos": {"phases": ["zincblende", "rocksalt"]}}, r"config key eos.phases: needs wurtzite; the DFPT"),
+        ({"eos": {"phases": ["rocksalt", "hmgo"]}},
+         r"config key eos.phases: needs 'wurtzite' for prototypes.roles.ground_state \(DFPT cell"),
+        ({"eos": {"phases": ["wurtzite", "hmgo"]}}, r"config key eos.phases: needs 'rocksalt' for prototypes.roles.high_pressure"),
+        ({"charges": {"lt": {"volume_phase": "hmgo"}}}, r"config key eos.phases: needs 'hmgo' for charges.lt.volume_phase"),
+        ({"evaluate": {"criteria": {"q_window": [1.0, 0.5]}}}, r"config key evaluate.criteria.q_window: \[1.0, 0.5\] must increase"),
         ({"charges": {"lt": {"amplitude": 0.03, "harmonic_amplitude": 0.03}}},
          r"config key charges.lt.harmonic_amplitude: must differ"),
         ({"charges": {"lt": {"repeats": [2, 3]}}}, r"config key charges.lt.repeats"),

@@ -11,8 +11,7 @@ from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
-from ionnp.prototypes.polymorphs import build
-from reference import ZNO
+from reference import ZNO, zno_cell
 
 ELEMENTS = ("Zn", "O")
 SETTINGS = ModelSettings(
@@ -23,7 +22,7 @@ SETTINGS = ModelSettings(
 
 def wurtzite(seed: int = 2) -> Atoms:
     """16-atom wurtzite, rattled and rotated away from LAMMPS's lower-triangular frame."""
-    atoms = build("wurtzite", ZNO, (2, 2, 1))
+    atoms = zno_cell("wurtzite", (2, 2, 1))
     atoms.rattle(0.05, seed=seed)
     atoms.rotate(37, "x", rotate_cell=True)
     atoms.rotate(-21, "z", rotate_cell=True)
@@ -39,7 +38,7 @@ def potential(charge: float) -> NNPotential:
         member = ShortRangeModel(ELEMENTS, SETTINGS)
         member.fit_normalisation(graph, energies=torch.linspace(-1, 1, len(graph.species)).double())
         members.append(member.double())
-    model = NNPotential(members, charge)
+    model = NNPotential(members, charge, ZNO.unit_charge)
     model.coulomb_accuracy = 1e-12  # the reference's Ewald error well below the tolerances
     return model
 

@@ -18,10 +18,17 @@ from jsonschema.exceptions import ValidationError
 
 #: The schema, shipped inside the package (workflow/schemas/config.schema.yaml links to it).
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
+#: The workflow's directory (the repository), where shipped campaign files look for structures.
+WORKFLOW_DIR = Path(__file__).resolve().parents[2]
 
 
 #: Config sections that were renamed: {old name: new name}.
 RENAMED_SECTIONS = {"training": "train"}
+
+#: Mappings a layer gives whole: a campaign file that names the species, the pairs or the
+#: phases replaces the default's instead of adding to it (MgO over the ZnO default keeps no Zn).
+REPLACED_MAPPINGS = {("potential", "charges"), ("potential", "pairs"), ("prototypes", "structures"),
+                     ("sampling", "supercell"), ("dft", "pseudopotentials")}
 
 
 class ConfigError(ValueError):
@@ -90,24 +97,39 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
     return filled
 
 
-def merge_config(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict:
-    """``overlay`` over ``base`` as Snakemake merges a ``--configfile`` over the embedded
-    config: nested mappings key by key, everything else replaced."""
+def merge_config(base: Mapping[str, Any], overlay: Mapping[str, Any], _where: tuple[str, ...] = ()) -> dict:
+    """``overlay`` over ``base``: nested mappings key by key, everything else replaced, and the
+    :data:`REPLACED_MAPPINGS` replaced whole."""
     merged = copy.deepcopy(dict(base))
     for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = merge_config(merged[key], value)
+        where = (*_where, key)
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and where not in REPLACED_MAPPINGS:
+            merged[key] = merge_config(merged[key], value, where)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
 
 
-def load_config(*paths: str | Path) -> dict:
-    """The validated config of a campaign run as ``snakemake --configfile paths[1] ...``:
-    ``paths[0]`` (the embedded ``config/config.yaml``) with each later file merged over it."""
+def load_config(*paths: str | Path, overrides: Mapping[str, Any] | None = None,
+                basedir: str | Path = WORKFLOW_DIR) -> dict:
+    """The validated config of a campaign run as ``snakemake --configfile paths[1] ...
+    --config overrides``: ``paths[0]`` (the embedded ``config/config.yaml``) with each later
+    file, then ``overrides``, merged over it (:func:`merge_config`).
+
+    A relative structure file (``prototypes.structures.*.file``) is found from the working
+    directory, else from ``basedir`` (the workflow's directory: the shipped material files),
+    and is written as an absolute path.
+    """
     config: dict = {}
     for path in paths:
         config = merge_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    config = merge_config(config, overrides or {})
+    for structure in (config.get("prototypes", {}).get("structures") or {}).values():
+        if isinstance(structure, dict) and isinstance(structure.get("file"), str):
+            candidates = [Path(structure["file"]), Path(basedir, structure["file"])]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is not None:
+                structure["file"] = str(found.resolve())
     return validate_config(config)
 
 
@@ -128,12 +150,8 @@ def write_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
 
 def _check_cross_keys(config: Mapping[str, Any]) -> None:
     """Rules that span keys, which a JSON schema cannot state."""
-    charges = config["potential"]["charges"]
-    if abs(sum(charges.values())) > 1e-12:
-        raise ConfigError(
-            f"config key potential.charges: charges {dict(charges)} do not cancel; "
-            "a ZnO formula unit must be neutral"
-        )
+    chemistry = _check_chemistry(config)
+    _check_phases(config, chemistry)
     sampling, prototypes = config["sampling"], config["prototypes"]
     for key in ("phases", "pressures"):
         missing = [v for v in sampling[key] if v not in prototypes[key]]
@@ -189,13 +207,6 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     if charges["q_step"] > charges["q_max"] - charges["q_min"]:
         raise ConfigError(f"config key charges.q_step: {charges['q_step']} leaves no second point "
                           f"between charges.q_min = {charges['q_min']} and q_max = {charges['q_max']}")
-    if not {"zincblende", "wurtzite"} & set(config["eos"]["phases"]):
-        raise ConfigError("config key eos.phases: needs zincblende or wurtzite; the frozen "
-                          "modulations of charges.lt take their lattice constant from its DFT "
-                          "equation of state")
-    if "wurtzite" not in config["eos"]["phases"]:
-        raise ConfigError("config key eos.phases: needs wurtzite; the DFPT cross-check of "
-                          "charges.dfpt runs on wurtzite at its DFT equilibrium volume")
     transition = config["transition"]
     if transition["steps_per_pressure"] % transition["every"] or transition["frames_every"] % transition["every"]:
         raise ConfigError(f"config key transition.every: {transition['every']} must divide "
@@ -203,8 +214,6 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
                           f"transition.frames_every ({transition['frames_every']})")
     if list(transition["pressures"]) != sorted(set(transition["pressures"])):
         raise ConfigError(f"config key transition.pressures: {transition['pressures']} must increase")
-    if not {"wurtzite", "rocksalt"} <= set(config["prototypes"]["phases"]):
-        raise ConfigError("config key prototypes.phases: the transition ramp needs wurtzite and rocksalt")
     if charges["lt"]["amplitude"] == charges["lt"]["harmonic_amplitude"]:
         raise ConfigError("config key charges.lt.harmonic_amplitude: must differ from "
                           "charges.lt.amplitude (it checks how the L - T energy scales)")
@@ -213,6 +222,9 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"config key charges.basis.cutoff: {charges['basis']['cutoff']} Å differs "
                           f"from model.descriptors.cutoff = {model_cutoff} Å; the scan must judge "
                           "what a short-range model of the NNP's range can learn")
+    low, high = config["evaluate"]["criteria"]["q_window"]
+    if low >= high:
+        raise ConfigError(f"config key evaluate.criteria.q_window: [{low}, {high}] must increase")
     if dft["pseudo_dir"] is not None:
         missing = [e for e in config["potential"]["charges"] if e not in dft["pseudopotentials"]]
         if missing:
@@ -224,6 +236,82 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     elif dft["pseudopotentials"]:
         raise ConfigError("config key dft.pseudopotentials: set dft.pseudo_dir too, or leave "
                           "both out to generate pseudopotentials with ld1.x")
+    else:
+        from ionnp.dft.pseudo import recipe_elements
+
+        missing = [e for e in config["potential"]["charges"] if e not in recipe_elements()]
+        if missing:
+            raise ConfigError(f"config key dft.pseudopotentials: ionnp has no ld1.x recipe for {missing} "
+                              f"(it has: {', '.join(recipe_elements())}); give your own files with "
+                              "dft.pseudo_dir and dft.pseudopotentials")
+
+
+def _check_chemistry(config: Mapping[str, Any]):
+    """The species (potential.charges) and the pairs between them; returns the Chemistry."""
+    from ionnp.chemistry import Chemistry
+
+    charges = config["potential"]["charges"]
+    try:
+        chemistry = Chemistry.from_charges(charges)
+    except ValueError as error:
+        raise ConfigError(f"config key potential.charges: {error}") from None
+    for pair in config["potential"]["pairs"]:
+        unknown = [s for s in pair.split("-") if s not in charges]
+        if unknown:
+            raise ConfigError(f"config key potential.pairs.{pair}: {unknown} not in potential.charges "
+                              f"{dict(charges)}")
+    return chemistry
+
+
+def _check_phases(config: Mapping[str, Any], chemistry) -> None:
+    """Every named phase exists, every structure builds with the campaign's species, every
+    role names a relaxed phase and the stages that need a role's DFT equation of state get it."""
+    from ionnp.charges.polar import PolarCrystal
+    from ionnp.prototypes.structures import build
+
+    prototypes = config["prototypes"]
+    structures, phases, roles = prototypes["structures"], prototypes["phases"], prototypes["roles"]
+    for phase, structure in structures.items():
+        try:
+            build(structure, chemistry)
+        except (ValueError, RuntimeError, KeyError, TypeError) as error:
+            raise ConfigError(f"config key prototypes.structures.{phase}: {error}") from None
+    unknown = [p for p in phases if p not in structures]
+    if unknown:
+        raise ConfigError(f"config key prototypes.phases: {unknown} not in prototypes.structures "
+                          f"({', '.join(structures)})")
+    for name, phase in roles.items():
+        if phase is not None and phase not in phases:
+            raise ConfigError(f"config key prototypes.roles.{name}: {phase!r} is not in prototypes.phases {phases}")
+    try:
+        PolarCrystal.from_structure(structures[roles["polar_cubic"]], chemistry)
+    except ValueError as error:
+        raise ConfigError(f"config key prototypes.roles.polar_cubic: {error}") from None
+    sampling = config["sampling"]
+    missing = [p for p in sampling["phases"] if p not in sampling["supercell"]]
+    unknown = [p for p in sampling["supercell"] if p not in structures]
+    if missing or unknown:
+        raise ConfigError("config key sampling.supercell: " + (f"no supercell for {missing} (sampling.phases)"
+                          if missing else f"{unknown} not in prototypes.structures"))
+    eos = config["eos"]["phases"]
+    needs = {"prototypes.roles.ground_state (DFPT cell, where transitions start)": roles["ground_state"],
+             "charges.lt.volume_phase (the modulations' lattice constant)": lt_volume_phase(config)}
+    if roles["high_pressure"] is not None:
+        needs["prototypes.roles.high_pressure (the transition criterion)"] = roles["high_pressure"]
+    for what, phase in needs.items():
+        if phase not in eos:
+            raise ConfigError(f"config key eos.phases: needs {phase!r} for {what}; it takes that phase's "
+                              "DFT equation of state")
+
+
+def lt_volume_phase(config: Mapping[str, Any]) -> str:
+    """The phase whose DFT equilibrium volume per formula unit sets the frozen modulations'
+    lattice constant: ``charges.lt.volume_phase``, else the polar crystal where ``eos.phases``
+    has it, else the ground state."""
+    roles = config["prototypes"]["roles"]
+    if config["charges"]["lt"]["volume_phase"]:
+        return config["charges"]["lt"]["volume_phase"]
+    return roles["polar_cubic"] if roles["polar_cubic"] in config["eos"]["phases"] else roles["ground_state"]
 
 
 def pool_size(config: Mapping[str, Any]) -> int:

@@ -36,11 +36,8 @@ import pandas as pd
 import yaml
 
 from ionnp.chemistry import Chemistry, formula_units
-from ionnp.config import load_config
+from ionnp.config import load_config, lt_volume_phase
 
-#: The phase MD, the ramp and DFPT start from, as rules md, transition and dfpt name it (a config
-#: role once phases are configured by role).
-MD_PHASE = "wurtzite"
 #: Stages in report order, each with the benchmark files (under logs/benchmarks/) it is measured by.
 STAGES = {
     "sampling": ["sampling/*/*.tsv"],
@@ -61,10 +58,11 @@ UPPER_BOUND = "at most: every configured epoch"
 REFERENCE_PATH = Path(__file__).resolve().parent / "plan_reference.yaml"
 
 
-def _cell(phase: str, chemistry: Chemistry, supercell: Sequence[int]):
-    from ionnp.prototypes.polymorphs import build
+def _cell(config: Mapping[str, Any], phase: str, supercell: Sequence[int]):
+    from ionnp.prototypes.structures import build
 
-    return build(phase, chemistry, supercell)
+    chemistry = Chemistry.from_charges(config["potential"]["charges"])
+    return build(config["prototypes"]["structures"][phase], chemistry, supercell)
 
 
 def _dft_units(atoms, kspacing: float, ecutwfc: float, kpoints: Sequence[int] | None = None) -> float:
@@ -82,7 +80,7 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
     units: dict[str, tuple[int, float]] = {}
 
     runs = (len(sampling["temperatures"]) * len(sampling["pressures"]) * sampling["walkers"])
-    sample_cells = {p: _cell(p, chemistry, sampling["supercell"][p]) for p in sampling["phases"]}
+    sample_cells = {p: _cell(config, p, sampling["supercell"][p]) for p in sampling["phases"]}
     units["sampling"] = (runs * len(sample_cells),
                          runs * sampling["steps"] * sum(len(c) for c in sample_cells.values()))
 
@@ -92,14 +90,19 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
 
     eos = config["eos"]
     units["equations of state (DFT)"] = (len(eos["phases"]), len(eos["volume_scales"]) * sum(
-        _dft_units(_cell(p, chemistry, config["prototypes"]["supercell"]), dft["kspacing"], ecut)
+        _dft_units(_cell(config, p, config["prototypes"]["supercell"]), dft["kspacing"], ecut)
         for p in eos["phases"]))
 
-    from ionnp.charges.modulation import ModulationSettings, lattice_constant, modulation_cells
+    from ionnp.charges.modulation import ModulationSettings, modulation_cells
+    from ionnp.charges.polar import PolarCrystal
+    from ionnp.prototypes.structures import primitive_cell
 
-    primitive = _cell(MD_PHASE, chemistry, (1, 1, 1))
-    a = lattice_constant(primitive.get_volume() / formula_units(primitive))  # as rule lt_dft, at its volume
-    cells = modulation_cells(a, chemistry, ModulationSettings.from_config(config["charges"]["lt"]))
+    roles, lt = config["prototypes"]["roles"], config["charges"]["lt"]
+    crystal = PolarCrystal.from_structure(config["prototypes"]["structures"][roles["polar_cubic"]], chemistry)
+    volume_cell = _cell(config, lt_volume_phase(config), (1, 1, 1))
+    a = crystal.lattice_constant(volume_cell.get_volume() / formula_units(volume_cell))  # as rule lt_dft
+    cells = modulation_cells(crystal, a, ModulationSettings.from_config(lt))
+    primitive = primitive_cell(_cell(config, roles["ground_state"], (1, 1, 1)))  # as rule dfpt
     units["frozen modulations (DFT)"] = (1, sum(_dft_units(c, 0, ecut, c.info["lt_kpoints"]) for c in cells))
     units["DFPT"] = (1, sum(_dft_units(primitive, k, ecut) for k in config["charges"]["dfpt"]["kspacing"]))
 
@@ -118,14 +121,15 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
                             * finetune * members)
 
     md = config["md"]
-    md_atoms = len(_cell(MD_PHASE, chemistry, md["supercell"]))
+    md_atoms = len(_cell(config, roles["ground_state"], md["supercell"]))
     md_steps = md["nve_steps"] + len(md["compression_pressures"]) * md["steps_per_pressure"]
     units["MD"] = (1, md_atoms * md_steps * members)
     ramp = config["transition"]
-    ramp_atoms = len(_cell(MD_PHASE, chemistry, ramp["supercell"]))
-    ramp_steps = (2 * len(ramp["pressures"]) - 1) * ramp["steps_per_pressure"]
-    units["transition (NNP)"] = (1, ramp_atoms * ramp_steps * members)
-    units["transition (empirical)"] = (1, ramp_atoms * ramp_steps)
+    if roles["high_pressure"] is not None:  # else no ramp is run
+        ramp_atoms = len(_cell(config, roles["ground_state"], ramp["supercell"]))
+        ramp_steps = (2 * len(ramp["pressures"]) - 1) * ramp["steps_per_pressure"]
+        units["transition (NNP)"] = (1, ramp_atoms * ramp_steps * members)
+        units["transition (empirical)"] = (1, ramp_atoms * ramp_steps)
     return units
 
 

@@ -24,7 +24,7 @@ def plot_enthalpy(table: pd.DataFrame, path: str | os.PathLike) -> None:
     for phase, rows in table.groupby("phase", sort=False):
         ax.plot(rows["pressure_gpa"], rows["delta_h_mev"], "o-", label=phase)
     ax.set_xlabel("pressure (GPa)")
-    ax.set_ylabel("H − H_lowest (meV / ZnO)")
+    ax.set_ylabel("H − H_lowest (meV / f.u.)")
     ax.set_title("Empirical potential: relaxed polymorphs")
     ax.legend()
     ax.grid(alpha=0.3)
@@ -46,12 +46,12 @@ def plot_sampling_run(trace: pd.DataFrame, cv_grid, free_energy, path: str | os.
     fig, (ax_trace, ax_free) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     ax_trace.plot(trace["time_ps"], trace["cv"], lw=1)
     ax_trace.set_xlabel("time (ps)")
-    ax_trace.set_ylabel("mean Zn–O coordination")
+    ax_trace.set_ylabel("mean cation–anion coordination")
     ax_volume = ax_trace.twinx()
     ax_volume.plot(trace["time_ps"], trace["volume"], color="tab:gray", lw=0.8, alpha=0.6)
     ax_volume.set_ylabel("volume (Å³)", color="tab:gray")
     ax_free.plot(cv_grid, free_energy, color="tab:red")
-    ax_free.set_xlabel("mean Zn–O coordination")
+    ax_free.set_xlabel("mean cation–anion coordination")
     ax_free.set_ylabel("F (eV), well-tempered estimate")
     fig.suptitle(title)
     with atomic_path(path) as tmp:
@@ -64,8 +64,8 @@ def plot_pool(index: pd.DataFrame, path: str | os.PathLike) -> None:
     fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
     for phase, rows in index.groupby("phase"):
         ax.scatter(rows["volume_per_fu"], rows["cv"], s=6, alpha=0.6, label=phase)
-    ax.set_xlabel("volume (Å³ / ZnO)")
-    ax.set_ylabel("mean Zn–O coordination")
+    ax.set_xlabel("volume (Å³ / f.u.)")
+    ax.set_ylabel("mean cation–anion coordination")
     ax.set_title(f"Sampling pool: {len(index)} frames")
     ax.legend(markerscale=3)
     with atomic_path(path) as tmp:
@@ -205,10 +205,11 @@ def plot_lt_models(table: pd.DataFrame, amplitude: float, q_lt: tuple[float, flo
     plt.close(fig)
 
 
-def plot_transition(traces: dict[str, pd.DataFrame], table: pd.DataFrame, cv_rocksalt: float,
-                    dft_gpa: float | None, path: str | os.PathLike) -> None:
+def plot_transition(traces: dict[str, pd.DataFrame], table: pd.DataFrame, ground_state: str,
+                    high_pressure: str, cv_high: float, dft_gpa: float | None,
+                    path: str | os.PathLike) -> None:
     """CV and volume per formula unit against pressure along each ramp (up solid, down dashed),
-    with rocksalt's CV and the DFT EOS transition pressure marked.
+    with the high-pressure phase's CV and the DFT EOS transition pressure marked.
 
     Args:
         traces: potential name → :func:`ionnp.evaluate.transition.nnp_ramp` trace.
@@ -223,10 +224,10 @@ def plot_transition(traces: dict[str, pd.DataFrame], table: pd.DataFrame, cv_roc
             label = f"{name} {direction}"
             forward = found.loc[name, "forward_gpa"]
             if direction == "up":
-                label += f" (→ rs at {forward:g} GPa)" if pd.notna(forward) else " (stays 4-fold)"
+                label += f" (→ {high_pressure} at {forward:g} GPa)" if pd.notna(forward) else " (untransformed)"
             cv_ax.plot(part.pressure_gpa, part.cv, style, color=f"C{k}", lw=0.8, label=label)
             volume_ax.plot(part.pressure_gpa, part.volume_per_fu, style, color=f"C{k}", lw=0.8)
-    cv_ax.axhline(cv_rocksalt, color="gray", lw=0.8, ls=":", label=f"rocksalt CV {cv_rocksalt:.2f}")
+    cv_ax.axhline(cv_high, color="gray", lw=0.8, ls=":", label=f"{high_pressure} CV {cv_high:.2f}")
     for ax in (cv_ax, volume_ax):
         if dft_gpa is not None:
             ax.axvline(dft_gpa, color="k", ls="--", lw=1, label=f"DFT EOS {dft_gpa:.1f} GPa")
@@ -235,7 +236,7 @@ def plot_transition(traces: dict[str, pd.DataFrame], table: pd.DataFrame, cv_roc
     cv_ax.set_ylabel("coordination number CV")
     volume_ax.set_ylabel("volume (Å³ per formula unit)")
     cv_ax.legend(fontsize=8)
-    fig.suptitle("Wurtzite → rocksalt under an NPT pressure ramp (LAMMPS)")
+    fig.suptitle(f"{ground_state} → {high_pressure} under an NPT pressure ramp (LAMMPS)")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)
@@ -393,11 +394,11 @@ def plot_eos(points: pd.DataFrame, fits: dict, reference: str, max_pressure_gpa:
                     difference.append(np.nan)
             bottom.plot(pressures, 1000 * np.array(difference), color=color, label=phase)
         top.set_title(method)
-        top.set_xlabel("volume (Å³ / ZnO)")
-        top.set_ylabel(f"E − E0({reference}) (meV / ZnO)")
+        top.set_xlabel("volume (Å³ / f.u.)")
+        top.set_ylabel(f"E − E0({reference}) (meV / f.u.)")
         bottom.axhline(0, color="grey", lw=0.8)
         bottom.set_xlabel("pressure (GPa)")
-        bottom.set_ylabel(f"H − H({reference}) (meV / ZnO)")
+        bottom.set_ylabel(f"H − H({reference}) (meV / f.u.)")
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
@@ -417,11 +418,11 @@ def plot_md(nve: pd.DataFrame, compression: pd.DataFrame, drift: float, max_spre
     ax_nve.set_title(f"NVE at ~{nve.temperature_k.mean():.0f} K: drift {drift:.3f} meV/atom/ps")
     ax_cv.plot(compression.step, compression.cv, label="CN")
     ax_cv.set_xlabel("step")
-    ax_cv.set_ylabel("mean Zn–O coordination")
+    ax_cv.set_ylabel("mean cation–anion coordination")
     ax_p = ax_cv.twinx()
     ax_p.step(compression.step, compression.target_gpa, color="gray", where="post")
     ax_p.set_ylabel("target pressure (GPa)", color="gray")
-    ax_cv.set_title("Compression from wurtzite")
+    ax_cv.set_title("Compression from the ground state")
     ax_spread.plot(nve.step, nve.spread_mev_per_atom, label="NVE")
     ax_spread.plot(compression.step, compression.spread_mev_per_atom, label="compression")
     if max_spread is not None:

@@ -4,7 +4,7 @@
 
 Energies in eV, distances in Å. The parameters come from config (``potential``); this module
 turns them into LAMMPS commands. Types are numbered in :attr:`RigidIonPotential.elements`
-order, cations first, the order in which every structure of the campaign lists its atoms.
+order (largest formal charge first), the order in which every structure of the campaign lists its atoms.
 """
 
 from __future__ import annotations
@@ -78,13 +78,13 @@ class RigidIonPotential:
 
     @property
     def elements(self) -> tuple[str, ...]:
-        """Elements in LAMMPS type order: the chemistry's species order (cation first), whatever
+        """Elements in LAMMPS type order: the chemistry's species order (largest formal charge first), whatever
         the order of the config's keys (YAML writers may sort them)."""
         return self.chemistry.elements
 
     @property
     def chemistry(self) -> Chemistry:
-        """Cation, anion and formal charge of the potential's charges."""
+        """The species and formal charges of the potential's charges."""
         return Chemistry.from_charges(self.charges)
 
     def pair(self, a: str, b: str) -> BuckinghamPair | None:

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ionnp.charges.dfpt import DfptResult, parse_ph_output, summarise
+from ionnp.charges.dfpt import DfptResult, DielectricResponse, parse_ph_output, summarise
+from ionnp.chemistry import Chemistry
+from tests.reference import ZNO
 
 OUTPUT = Path(__file__).parents[1] / "data" / "ph_wurtzite_k443.out"
 
@@ -22,14 +24,26 @@ def test_reads_epsilon_and_born_charges():
     np.testing.assert_allclose(np.diag(response.born[3]), [-2.56521, -2.56521, -2.32908])
 
 
-def test_charge_is_the_isotropic_average():
+def test_charge_is_the_isotropic_mode_charge():
+    """ZnO: the mode charge of Zn against O is the mean |Z*| over √ε̄∞ (λ = that / 2)."""
     response = parse_ph_output(OUTPUT.read_text())
     z_zn, z_o = (2 * 2.74648 + 2.61767) / 3, (2 * 2.56521 + 2.32908) / 3
     epsilon = (2 * 12.703109804 + 10.427305120) / 3
-    assert response.charge() == pytest.approx(math.sqrt((z_zn**2 + z_o**2) / 2 / epsilon), rel=1e-6)
-    q_x, _, q_z = response.directional_charges()
-    assert q_x == pytest.approx(math.sqrt((2.74648**2 + 2.56521**2) / 2 / 12.703109802), rel=1e-6)
-    assert q_z == pytest.approx(math.sqrt((2.61767**2 + 2.32908**2) / 2 / 10.427305120), rel=1e-6)
+    assert response.charge(ZNO) == pytest.approx((z_zn + z_o) / 2 / math.sqrt(epsilon), rel=1e-6)
+    q_x, _, q_z = response.directional_charges(ZNO)
+    assert q_x == pytest.approx((2.74648 + 2.56521) / 2 / math.sqrt(12.703109802), rel=1e-6)
+    assert q_z == pytest.approx((2.61767 + 2.32908) / 2 / math.sqrt(10.427305120), rel=1e-6)
+
+
+def test_mode_charge_of_a_two_to_one_compound():
+    """CaF2-like Born charges (Z*_Ca = 2.4, Z*_F = −1.2, ε∞ = 2): the pattern Ca +u, F −u carries
+    Σ s Z* = 2.4 + 2 × 1.2 = 4.8 e per formula unit in DFT against Σ |z| = 4 at the formal
+    charges, so λ = 4.8 / (4 √2) and the Ca charge q = 2 λ."""
+    born = np.array([2.4 * np.eye(3), -1.2 * np.eye(3), -1.2 * np.eye(3)])
+    response = DielectricResponse(2.0 * np.eye(3), born, ("Ca", "F", "F"))
+    caf2 = Chemistry.from_charges({"Ca": 2, "F": -1})
+    assert response.charge(caf2) == pytest.approx(2 * 4.8 / (4 * math.sqrt(2.0)), rel=1e-12)
+    assert caf2.scale(response.charge(caf2)) == pytest.approx(4.8 / (4 * math.sqrt(2.0)), rel=1e-12)
 
 
 def test_incomplete_output_is_refused():
@@ -41,16 +55,16 @@ def test_incomplete_output_is_refused():
 
 
 def test_summary_takes_the_finest_converged_spacing():
-    def result(k, q, status="converged"):
+    def result(k, q, status="converged"):  # Z* = ±q at ε∞ = 1: the charge is q
         return DfptResult(k, status, "f", [4, 4, 3], reason="" if status == "converged" else "ph.x exit 1",
-                          epsilon=np.eye(3).tolist(), born=[np.eye(3).tolist(), (-np.eye(3)).tolist()],
-                          symbols=["Zn", "O"], q=q, q_directional=[q, q, q])
-    summary = summarise([result(0.5, 0.80), result(0.3, 0.86), result(0.2, 0.0, "failed")])
-    assert summary["kspacing"] == 0.3 and summary["q"] == 0.86
-    assert summary["q_error"] == pytest.approx(0.06)
-    assert summarise([result(0.4, 0.8)])["q_error"] is None  # one k spacing: not assessed
+                          epsilon=np.eye(3).tolist(), born=[(q * np.eye(3)).tolist(), (-q * np.eye(3)).tolist()],
+                          symbols=["Zn", "O"])
+    summary = summarise([result(0.5, 0.80), result(0.3, 0.86), result(0.2, 0.0, "failed")], ZNO)
+    assert summary["kspacing"] == 0.3 and summary["q"] == pytest.approx(0.86)
+    assert summary["q_error"] == pytest.approx(0.06) and summary["scale"] == pytest.approx(0.43)
+    assert summarise([result(0.4, 0.8)], ZNO)["q_error"] is None  # one k spacing: not assessed
     with pytest.raises(RuntimeError, match="k spacing 0.2: ph.x exit 1"):
-        summarise([result(0.2, 0.0, "failed")])
+        summarise([result(0.2, 0.0, "failed")], ZNO)
 
 
 @pytest.mark.skipif(not any(Path(p, "ph.x").exists() for p in os.environ["PATH"].split(":")),
@@ -74,4 +88,4 @@ def test_an_scf_that_does_not_converge_is_retried_with_safer_mixing(tmp_path):
     retried = run_dfpt(atoms, replace(settings, electron_maxstep=10, max_attempts=3), tmp_path / "retried", "pw.x")
     assert at_once.status == "converged" and at_once.attempts == 1, at_once.reason
     assert retried.status == "converged" and retried.attempts >= 2, retried.reason
-    assert retried.q == pytest.approx(at_once.q, abs=1e-4)
+    assert retried.response().charge(ZNO) == pytest.approx(at_once.response().charge(ZNO), abs=1e-4)

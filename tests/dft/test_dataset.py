@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.units import GPa
-from reference import ZNO
+from reference import zno_cell
 
 from ionnp.config import validate_config
 from ionnp.dft.dataset import alternate_split, eos_frames_for_training, stratified_split
 from ionnp.evaluate.eos import scaled_cells
 from ionnp.lammps.empirical import evaluate
 from ionnp.potential import RigidIonPotential
-from ionnp.prototypes.polymorphs import build
 
 
 def test_alternate_volumes_go_to_train_and_test():
@@ -26,7 +25,7 @@ def test_eos_frames_carry_empirical_labels_and_splits():
     potential = RigidIonPotential.from_config(validate_config({})["potential"])
     frames = []
     for phase in ("wurtzite", "rocksalt"):
-        for atoms in scaled_cells(build(phase, ZNO), [0.9, 1.0, 1.1]):
+        for atoms in scaled_cells(zno_cell(phase), [0.9, 1.0, 1.1]):
             atoms.info["phase"] = phase
             atoms.calc = SinglePointCalculator(atoms, energy=-100.0, forces=np.zeros((len(atoms), 3)),
                                                stress=np.zeros(6))

@@ -14,14 +14,13 @@ from ionnp.distill.selection import (
     within_caps,
 )
 from ionnp.nnp.descriptors import DescriptorSettings
-from ionnp.prototypes.polymorphs import build
-from reference import ZNO
+from reference import zno_cell
 
 SETTINGS = DescriptorSettings()
 
 
 def test_features_are_invariant_to_rotation_and_atom_order():
-    atoms = build("wurtzite", ZNO, (2, 1, 1))
+    atoms = zno_cell("wurtzite", (2, 1, 1))
     atoms.rattle(0.05, seed=1)
     turned = atoms.copy()
     turned.rotate(40, "y", rotate_cell=True)
@@ -32,7 +31,7 @@ def test_features_are_invariant_to_rotation_and_atom_order():
 
 
 def test_features_see_compression_and_phase():
-    frames = [build("wurtzite", ZNO, (2, 1, 1)), build("rocksalt", ZNO), build("wurtzite", ZNO, (2, 1, 1))]
+    frames = [zno_cell("wurtzite", (2, 1, 1)), zno_cell("rocksalt"), zno_cell("wurtzite", (2, 1, 1))]
     frames[2].set_cell(frames[2].cell * 0.95, scale_atoms=True)
     f = structure_features(frames, SETTINGS, ["Zn", "O"])
     assert not np.allclose(f[0], f[1]) and not np.allclose(f[0], f[2])
@@ -97,7 +96,7 @@ def test_stratified_selection_covers_every_stratum_within_the_caps():
 def test_shortest_distance_equals_ase():
     from ase.neighborlist import neighbor_list as ase_neighbor_list
 
-    atoms = build("rocksalt", ZNO)
+    atoms = zno_cell("rocksalt")
     atoms.rattle(0.1, seed=4)
     assert shortest_distance(atoms) == pytest.approx(ase_neighbor_list("d", atoms, 4.0).min(), abs=1e-12)
 
@@ -105,7 +104,7 @@ def test_shortest_distance_equals_ase():
 def test_caps_on_pressure_and_contacts_and_the_strata():
     frames = []
     for k, (pressure, rattle) in enumerate([(5.0, 0.0), (50.0, 0.0), (5.0, 0.6)]):
-        atoms = build("rocksalt", ZNO)
+        atoms = zno_cell("rocksalt")
         atoms.rattle(rattle, seed=1)
         atoms.info.update(pressure_gpa=pressure, phase="rocksalt", run_temperature_k=600.0,
                           run_pressure_gpa=10.0 * k)

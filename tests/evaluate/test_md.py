@@ -9,6 +9,7 @@ from ionnp.evaluate.md import nve_drift, relax
 from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings
+from reference import ZNO
 
 
 def test_nve_conserves_energy_and_reports_the_drift():
@@ -53,7 +54,7 @@ def test_lammps_engine_gives_the_same_traces():
     total = trace.total_ev_per_atom.to_numpy()
     assert np.ptp(total) < 1e-3 and abs(drift) < 1.0
     assert np.ptp(trace.potential_ev_per_atom) > 10 * np.ptp(total)
-    squeeze = lammps_compression(atoms, potential, 300.0, [0.0, 40.0], 100, 1.0, seed=3, cv_r0=2.6)
+    squeeze = lammps_compression(atoms, potential, 300.0, [0.0, 40.0], 100, 1.0, seed=3, cv_r0=2.6, chemistry=ZNO)
     assert list(squeeze.columns) == ["target_gpa", "step", "volume_per_fu", "cv", "temperature_k",
                                      "spread_mev_per_atom"]
     assert len(squeeze) == 12  # steps 0, 20, ..., 100 of each pressure, as ASE's observers
@@ -113,16 +114,15 @@ def test_md_campaign_runs_both_engines_and_summarises_them(tmp_path):
     from tiny_models import potential
 
     from ionnp.evaluate.md import md_campaign
-    from ionnp.prototypes.polymorphs import build
-    from reference import ZNO
+    from reference import zno_cell
 
     model = tmp_path / "model.pt"
     potential(0.9).save(model)
     md = {"engine": "ase", "temperature": 300.0, "timestep_fs": 1.0, "nve_steps": 40, "compression_temperature": 300.0,
           "compression_pressures": [0.0, 10.0], "steps_per_pressure": 40, "max_spread_mev_per_atom": None}
     for engine in ("ase", "lammps"):
-        nve, squeeze, summary = md_campaign(build("wurtzite", ZNO, (2, 2, 1)), model, {**md, "engine": engine},
-                                            seed=3, cv_r0=2.6)
+        nve, squeeze, summary = md_campaign(zno_cell("wurtzite", (2, 2, 1)), model, {**md, "engine": engine},
+                                            seed=3, cv_r0=2.6, chemistry=ZNO)
         assert summary["engine"] == engine and summary["n_atoms"] == 16 and summary["nve_steps_run"] == 40
         assert set(summary["final_cv_per_pressure"]) == {0.0, 10.0} and summary["nve_left_the_data"] is None
         assert np.isfinite(summary["nve_drift_mev_per_atom_per_ps"]) and len(squeeze) > 0

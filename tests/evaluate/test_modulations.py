@@ -5,10 +5,10 @@ import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ionnp.charges.coulomb import coulomb
-from ionnp.charges.modulation import ModulationSettings, modulation_cells
+from ionnp.charges.modulation import ModulationSettings, PolarCrystal, modulation_cells
 from ionnp.evaluate.modulations import model_lt_table, rms_errors
 from ionnp.nnp.potential import NNPotential
-from reference import ZNO
+from reference import ZNO, ZNO_STRUCTURES
 from tiny_models import potential
 
 SETTINGS = ModulationSettings((2, 3, 4), 0.02, 0.04, (0.5, 0.8))
@@ -16,7 +16,7 @@ SETTINGS = ModulationSettings((2, 3, 4), 0.02, 0.04, (0.5, 0.8))
 
 def _frames(q_true: float):
     """Cells labelled with exactly q_true² E_C(1) (a reference that is pure point charges)."""
-    cells = modulation_cells(4.62, ZNO, SETTINGS)
+    cells = modulation_cells(PolarCrystal.from_structure(ZNO_STRUCTURES["zincblende"], ZNO), 4.62, SETTINGS)
     for cell in cells:
         cell.calc = SinglePointCalculator(cell, energy=q_true**2 * coulomb(cell, ZNO.unit_charges(cell)).energy)
     return cells
@@ -25,7 +25,7 @@ def _frames(q_true: float):
 def test_only_the_right_charge_matches():
     frames = _frames(1.0)
     base = potential(1.0)
-    models = {f"finetune_q{q:g}": NNPotential(base.members, q) for q in (0.5, 1.0, 1.5)}
+    models = {f"finetune_q{q:g}": NNPotential(base.members, q, ZNO.unit_charge) for q in (0.5, 1.0, 1.5)}
     table = model_lt_table(frames, models, ZNO)
     assert len(table) == 3 * 4  # finest k spacing only: 3 columns + the second amplitude
     by_q = {q: rows.set_index(["repeats", "amplitude"]) for q, rows in table.groupby("q")}

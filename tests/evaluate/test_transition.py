@@ -14,8 +14,7 @@ from ionnp.evaluate.transition import (
     transition_table,
 )
 from ionnp.evaluate.eos import BirchMurnaghan
-from ionnp.prototypes.polymorphs import build
-from reference import ZNO
+from reference import ZNO, zno_cell
 from tiny_models import potential
 
 
@@ -63,7 +62,7 @@ def test_ramp_settings_go_up_and_back():
 def test_empirical_ramp_compresses(default_config):
     from ionnp.potential import RigidIonPotential
 
-    atoms = build("wurtzite", ZNO, (2, 2, 1))
+    atoms = zno_cell("wurtzite", (2, 2, 1))
     trace, frames = empirical_ramp(atoms, RigidIonPotential.from_config(default_config["potential"]),
                                    _settings(), ZNO, seed=3)
     assert len(trace) == 3 * 5 and list(trace.target_gpa.unique()) == [0.0, 40.0]
@@ -76,7 +75,7 @@ def test_empirical_ramp_compresses(default_config):
 def test_nnp_ramp_and_its_spread_guard(tmp_path):
     model = tmp_path / "model.pt"
     potential(0.9).save(model)
-    atoms = build("wurtzite", ZNO, (2, 2, 1))
+    atoms = zno_cell("wurtzite", (2, 2, 1))
     trace, _ = nnp_ramp(atoms, model, _settings(steps_per_pressure=40), ZNO, seed=3)
     assert len(trace) == 3 * 2 and (trace.spread_mev_per_atom > 0).all()
     # a threshold below the members' disagreement stops at the first row and keeps it
@@ -90,8 +89,7 @@ sys.path.insert(0, {tests!r})
 import ionnp.evaluate.transition as transition
 from ionnp.config import validate_config
 from ionnp.potential import RigidIonPotential
-from ionnp.prototypes.polymorphs import build
-from reference import ZNO
+from reference import ZNO, zno_cell
 
 save = transition.Checkpoint.save
 def save_then_die(self, block, *args):
@@ -100,7 +98,7 @@ def save_then_die(self, block, *args):
         os.kill(os.getpid(), signal.SIGKILL)
 transition.Checkpoint.save = save_then_die
 settings = transition.RampSettings(**{settings!r})
-transition.empirical_ramp(build("wurtzite", ZNO, (2, 2, 1)),
+transition.empirical_ramp(zno_cell("wurtzite", (2, 2, 1)),
                           RigidIonPotential.from_config(validate_config({{}})["potential"]),
                           settings, ZNO, seed=3, checkpoint_dir={checkpoints!r})
 """
@@ -127,7 +125,7 @@ def test_a_killed_ramp_resumes_after_its_last_finished_block(tmp_path, caplog):
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert (checkpoints / "state.npz").exists()
 
-    atoms, potential = build("wurtzite", ZNO, (2, 2, 1)), RigidIonPotential.from_config(
+    atoms, potential = zno_cell("wurtzite", (2, 2, 1)), RigidIonPotential.from_config(
         __import__("ionnp.config", fromlist=["validate_config"]).validate_config({})["potential"])
     with caplog.at_level(logging.INFO, logger="ionnp.evaluate.transition"):
         resumed, frames = empirical_ramp(atoms, potential, settings, ZNO, seed=3, checkpoint_dir=checkpoints)
@@ -145,7 +143,7 @@ def test_a_killed_ramp_resumes_after_its_last_finished_block(tmp_path, caplog):
 def test_a_checkpoint_of_another_ramp_is_not_reused(tmp_path, default_config):
     from ionnp.potential import RigidIonPotential
 
-    atoms = build("wurtzite", ZNO, (2, 2, 1))
+    atoms = zno_cell("wurtzite", (2, 2, 1))
     potential = RigidIonPotential.from_config(default_config["potential"])
     empirical_ramp(atoms, potential, _settings(), ZNO, seed=3, checkpoint_dir=tmp_path)
     other, _ = empirical_ramp(atoms, potential, _settings(), ZNO, seed=4, checkpoint_dir=tmp_path)

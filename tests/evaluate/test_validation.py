@@ -3,7 +3,11 @@
 import pandas as pd
 import pytest
 
-from ionnp.evaluate.validation import all_criteria, charge_criteria, markdown
+from ionnp.config import validate_config
+from ionnp.evaluate.validation import Limits, all_criteria, charge_criteria, markdown
+
+#: The schema's defaults (ZnO's acceptance criteria), rocksalt the high-pressure phase.
+LIMITS = Limits.from_config(validate_config({})["evaluate"]["criteria"], "rocksalt")
 
 
 def metrics(final=(8.0, 150.0, 0.5), grid_best=1.0) -> pd.DataFrame:
@@ -64,14 +68,14 @@ def judged(**changes) -> dict[str, bool]:
     summary, nve = parts["md"]
     criteria = all_criteria(parts["metrics"], parts["fits"], parts["transitions"], summary, nve,
                             parts["split"], 30.0, parts["q_eff"],
-                            parts["lt_models"], 0.02, parts["stress_check"])
+                            parts["lt_models"], 0.02, parts["stress_check"], LIMITS)
     return {c.name: c.passed for c in criteria if not c.diagnostic}
 
 
 def diagnostics(**changes) -> dict[str, bool]:
     parts = dict(metrics=metrics(), q_eff=q_eff(), lt_models=lt_models())
     parts.update(changes)
-    return {c.name: c.passed for c in charge_criteria(parts["q_eff"], parts["metrics"], parts["lt_models"], 0.02)
+    return {c.name: c.passed for c in charge_criteria(parts["q_eff"], parts["metrics"], parts["lt_models"], 0.02, LIMITS)
             if c.diagnostic}
 
 
@@ -117,7 +121,7 @@ def test_json_holds_every_criterion(tmp_path):
     from ionnp.evaluate.validation import write_json
 
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check())
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check(), LIMITS)
     write_json(criteria, tmp_path / "validation.json")
     payload = json.loads((tmp_path / "validation.json").read_text())
     assert payload["passed"] == 26 and payload["failed"] == 1 and len(payload["criteria"]) == 29
@@ -126,7 +130,7 @@ def test_json_holds_every_criterion(tmp_path):
 
 def test_markdown_lists_every_criterion():
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check())
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check(), LIMITS)
     text = markdown(criteria, "Validation")
     assert "26 of 27 criteria hold" in text and text.count("\n| ") == 1 + 27 + 1 + 2 and "**no**" in text
     assert text.index("## Diagnostics") < text.index("fine-tuned energy error lowest near q_L/T")

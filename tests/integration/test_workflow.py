@@ -28,15 +28,15 @@ def planned_jobs(config: dict) -> dict[str, int]:
     charges = len(set(training["q_grid"])) + 1  # the grid and q_eff
     singles = ["enthalpy", "pool", "describe", "distill", "dft_dataset", "coulomb", "lt_dft", "lt", "dfpt",
                "charge_scan", "q_eff", "charge_scan_plot", "pretrain_coulomb", "dft_stress_check",
-               "validation", "evaluate", "lt_models", "md", "eos", "transition_report", "effective_config",
-               "all"]
-    return {**dict.fromkeys(singles, 1),
+               "validation", "evaluate", "lt_models", "md", "eos", "effective_config", "all"]
+    ramp = config["prototypes"]["roles"]["high_pressure"] is not None  # else no transition ramp
+    return {**dict.fromkeys(singles, 1), **({"transition_report": 1, "transition": 2} if ramp else {}),
             "prototype": len(config["prototypes"]["phases"]) * len(config["prototypes"]["pressures"]),
             "sample": (len(sampling["phases"]) * len(sampling["temperatures"]) * len(sampling["pressures"])
                        * sampling["walkers"]),
             "pseudopotential": len(config["potential"]["charges"]), "relabel": n_dft_shards(config),
             "pretrain": charges, "finetune": charges + int(training["scratch_baseline"]),
-            "eos_dft": len(config["eos"]["phases"]), "transition": 2}  # the NNP's ramp and the empirical one
+            "eos_dft": len(config["eos"]["phases"])}
 
 
 def test_dry_run_lists_every_job(workdir):
@@ -50,9 +50,11 @@ def test_dry_run_lists_every_job(workdir):
     assert not (workdir / "results").exists()
 
 
-@pytest.mark.parametrize("campaign_file", ["validation.yaml", "paper.yaml"])
+@pytest.mark.parametrize("campaign_file", ["validation.yaml", "paper.yaml", "materials/zno.yaml",
+                                           "materials/mgo.yaml", "materials/caf2.yaml"])
 def test_dry_run_of_each_shipped_campaign(tmp_path, campaign_file):
-    """The validation and paper campaigns plan the jobs their configs call for."""
+    """The validation and paper campaigns and every material plan the jobs their configs call
+    for (MgO: no transition ramp)."""
     from ionnp.config import load_config
 
     from .conftest import REPO, SNAKEMAKE
@@ -181,8 +183,8 @@ def test_pool_holds_every_phase_and_a_transition(campaign):
     for (phase, pressure), run in index.groupby(["phase", "run_pressure_gpa"]):
         if phase not in ("wurtzite", "zincblende") or pressure < 15:
             continue
-        start = coordination_number(ase.io.read(campaign / f"results/prototypes/{phase}_P{pressure:g}.extxyz"), "Zn", "O", 2.6)
-        rocksalt = coordination_number(ase.io.read(campaign / f"results/prototypes/rocksalt_P{pressure:g}.extxyz"), "Zn", "O", 2.6)
+        start = coordination_number(ase.io.read(campaign / f"results/prototypes/{phase}_P{pressure:g}.extxyz"), ["Zn"], ["O"], 2.6)
+        rocksalt = coordination_number(ase.io.read(campaign / f"results/prototypes/rocksalt_P{pressure:g}.extxyz"), ["Zn"], ["O"], 2.6)
         late = run.sort_values("step").cv.iloc[-len(run) // 4:]
         if abs(run.cv.iloc[0] - start) < 0.3 and late.mean() > (start + rocksalt) / 2 and run.cv.max() >= rocksalt:
             crossed.append((phase, pressure))

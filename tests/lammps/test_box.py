@@ -7,15 +7,14 @@ import pytest
 from ionnp.lammps.box import dynamic_state, restore_dynamic_state
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.potential import RigidIonPotential
-from ionnp.prototypes.polymorphs import build
-from reference import ZNO
+from reference import zno_cell
 
 
 def test_a_restored_state_has_the_same_energy_pressure_and_kinetic_energy(default_config):
     """After 200 steps of NPT (the box sheared and squeezed, atoms crossing its faces), the state
     set into a new instance built from the *start* structure reproduces potential energy,
     temperature and pressure, and reads back identical."""
-    atoms = build("wurtzite", ZNO, (2, 2, 1))
+    atoms = zno_cell("wurtzite", (2, 2, 1))
     potential = RigidIonPotential.from_config(default_config["potential"])
     thermo = "thermo_style custom step temp pe press vol"
     with LammpsCell(atoms, potential, md_accuracy=1e-5) as moved:

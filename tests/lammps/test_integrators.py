@@ -6,13 +6,12 @@ import pytest
 from ionnp.lammps.empirical import LammpsCell
 from ionnp.lammps.integrators import integrator
 from ionnp.potential import RigidIonPotential
-from ionnp.prototypes.polymorphs import build
-from reference import ZNO
+from reference import zno_cell
 
 
 @pytest.mark.parametrize("ensemble", ["nve", "nvt", "npt"])
 def test_lammps_runs_each_ensemble(default_config, ensemble):
-    atoms = build("rocksalt", ZNO)
+    atoms = zno_cell("rocksalt")
     with LammpsCell(atoms, RigidIonPotential.from_config(default_config["potential"]), md_accuracy=1e-5) as cell:
         cell.lmp.commands_list(["velocity all create 300 5 dist gaussian", "timestep 0.001",
                                 f"fix md all {integrator(ensemble, 300.0, 20.0)}", "run 20"])

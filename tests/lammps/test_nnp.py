@@ -67,10 +67,9 @@ def test_large_triclinic_cell_equals_ionnp_calculator():
     """576 atoms, rattled, sheared and rotated: LAMMPS (precise Ewald; at LAMMPS's usual α its
     polynomial erfc alone leaves 1–3e-6 eV/atom) against IonnpCalculator (torch-pme Ewald at
     ε = 1e-12): 1e-6 eV/atom, 1e-5 eV/Å, 1e-6 eV/Å³ (measured 1.6e-7, 3e-8, 5e-9)."""
-    from ionnp.prototypes.polymorphs import build
-    from reference import ZNO
+    from reference import zno_cell
 
-    atoms = build("wurtzite", ZNO, (6, 6, 4))
+    atoms = zno_cell("wurtzite", (6, 6, 4))
     cell = atoms.cell.array.copy()
     cell[2] += 0.08 * cell[0] - 0.05 * cell[1]  # triclinic beyond wurtzite's hexagonal angle
     atoms.set_cell(cell, scale_atoms=True)

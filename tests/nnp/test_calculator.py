@@ -18,6 +18,7 @@ from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
+from reference import ZNO
 
 torch.set_num_threads(1)
 
@@ -45,7 +46,7 @@ def potential(charge: float, dtype: torch.dtype = torch.float64) -> NNPotential:
         member = ShortRangeModel(ELEMENTS, SETTINGS)
         member.fit_normalisation(graph, energies=torch.linspace(-1, 1, len(graph.species)).double())
         members.append(member.to(dtype))
-    return NNPotential(members, charge)
+    return NNPotential(members, charge, ZNO.unit_charge)
 
 
 @pytest.mark.parametrize("charge", [0.0, 0.9])

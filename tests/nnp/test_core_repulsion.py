@@ -18,6 +18,7 @@ from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
+from reference import ZNO
 
 torch.set_num_threads(1)
 
@@ -92,7 +93,7 @@ def model(core_width: float = 0.5) -> NNPotential:
         member = ShortRangeModel(ELEMENTS, settings)
         member.fit_normalisation(graph, energies=torch.linspace(-1, 1, len(graph.species)).double())
         members.append(member.double())
-    return NNPotential(members, charge=1.0)
+    return NNPotential(members, charge=1.0, unit_charges=ZNO.unit_charge)
 
 
 def test_core_radii_follow_the_shortest_training_contacts():

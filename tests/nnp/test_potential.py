@@ -14,6 +14,7 @@ from scipy.spatial.transform import Rotation
 from ionnp.charges.coulomb import coulomb
 from ionnp.nnp.descriptors import DescriptorSettings
 from ionnp.nnp.graph import Geometry, Graph, build_graph
+from ionnp.nnp.io import FILE_VERSION
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
 from reference import ZNO, position_derivative
@@ -231,7 +232,7 @@ def test_unknown_element_and_open_cell_are_refused(model):
 
 
 def ensemble(charge: float = 0.0, dtype: torch.dtype = torch.float64) -> NNPotential:
-    return NNPotential([normalised_model(seed, dtype) for seed in range(3)], charge)
+    return NNPotential([normalised_model(seed, dtype) for seed in range(3)], charge, ZNO.unit_charge)
 
 
 def test_ensemble_mean_and_spread_member_by_member(atoms):
@@ -267,7 +268,7 @@ def zero_short_range(model: ShortRangeModel) -> ShortRangeModel:
 def test_coulomb_term_is_q_squared_unit_coulomb(atoms):
     q = 0.83
     potential = NNPotential([zero_short_range(normalised_model())], charge=q,
-                            charge_signs={"Zn": 1.0, "O": -1.0})
+                            unit_charges={"Zn": 1.0, "O": -1.0})
     p = potential.predict(atoms)
     unit = coulomb(atoms, ZNO.unit_charges(atoms))
     assert p.energy == pytest.approx(q**2 * unit.energy, rel=1e-12)
@@ -285,11 +286,14 @@ def test_coulomb_term_is_q_squared_unit_coulomb(atoms):
     np.testing.assert_allclose(both.forces, short.forces + q**2 * unit.forces, atol=1e-11)
 
 
-def test_default_charge_signs_and_errors():
+def test_unit_charges_and_errors():
     potential = ensemble(charge=1.0)
-    assert potential.charge_signs == {"Zn": 1.0, "O": -1.0}
-    with pytest.raises(ValueError, match="charge_signs"):
+    assert potential.unit_charges == {"Zn": 1.0, "O": -1.0}
+    with pytest.raises(ValueError, match="unit_charges"):
         NNPotential([normalised_model()], 1.0, {"Zn": 1.0})
+    with pytest.raises(ValueError, match="needs the unit charges"):  # no 1:1 guess
+        NNPotential([normalised_model()], 1.0)
+    assert NNPotential([normalised_model()]).unit_charges is None  # no Coulomb term, none needed
     other = ShortRangeModel(("Zn", "O"), ModelSettings(hidden_layers=(4,)))
     with pytest.raises(ValueError, match="descriptor"):
         NNPotential([normalised_model(), other])
@@ -320,7 +324,7 @@ def test_load_refuses_other_files(tmp_path):
         NNPotential.load(path)
 
 
-@pytest.mark.parametrize("version, age", [(1, "older"), (3, "newer")])
+@pytest.mark.parametrize("version, age", [(FILE_VERSION - 1, "older"), (FILE_VERSION + 1, "newer")])
 def test_load_refuses_other_versions_and_units(tmp_path, version, age):
     path = tmp_path / "model.pt"
     ensemble(charge=0.7, dtype=torch.float64).save(path)

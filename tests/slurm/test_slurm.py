@@ -1,8 +1,9 @@
 """`snakemake --profile profiles/slurm` against a real SLURM cluster (scripts/slurm-cluster.sh).
 
 One small campaign (4 prototypes, 2 short sampling runs, the pool) goes through sbatch twice:
-first interrupted with Ctrl-C once the sampling jobs are queued, then resumed. The resumed run
-must finish without resubmitting what was done; its enthalpy job runs out of memory on the first
+first interrupted with Ctrl-C once the sampling jobs are submitted, then resumed. The resumed run
+must finish without resubmitting what was done (the prototypes, and any sampling run that finished
+before the Ctrl-C landed); its enthalpy job runs out of memory on the first
 attempt (tests/slurm/profile) and must be retried. sacct shows what SLURM really ran.
 """
 
@@ -37,7 +38,11 @@ def rule_of(record: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def interrupted(slurm_cluster, test_profile, make_workdir):
-    """The campaign, interrupted (SIGINT, as Ctrl-C) as soon as a sampling job is queued."""
+    """The campaign, interrupted (SIGINT, as Ctrl-C) as soon as every sampling job is submitted.
+
+    Not earlier: a job that snakemake submits while it is shutting down is not cancelled (the
+    slurm executor plugin's race, seen in CI) and would finish behind the test's back.
+    """
     workdir = make_workdir("campaign")
     logfile = workdir / "run1.log"
     with logfile.open("w") as log:
@@ -46,14 +51,12 @@ def interrupted(slurm_cluster, test_profile, make_workdir):
                                    cwd=workdir, start_new_session=True)
     try:
         deadline = time.monotonic() + RUN_TIMEOUT
-        queued = []
-        while not queued and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
-            run_id = re.search(r"SLURM run ID: (\S+)", logfile.read_text())
-            if run_id:
-                queued = [job for job in slurm_cluster.squeue() if job["JobName"] == run_id[1]
-                          and job["Comment"].startswith("rule_sample")]
-        assert queued, f"no sampling job was queued:\n{logfile.read_text()[-4000:]}"
+        submitted = 0
+        while submitted < len(RUNS) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            submitted = len(re.findall(r"submitted with SLURM jobid \d+ \(log: \S+/rule_sample/",
+                                       logfile.read_text()))
+        assert submitted == len(RUNS), f"the sampling jobs were not submitted:\n{logfile.read_text()[-4000:]}"
         # Ctrl-C to snakemake alone: `timeout` would pass a SIGINT on twice (to its child and to
         # its process group), and a second SIGINT aborts snakemake's scancel of the queued jobs.
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
@@ -64,8 +67,13 @@ def interrupted(slurm_cluster, test_profile, make_workdir):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     run = Run.parse(process.returncode, logfile.read_text())
+    deadline = time.monotonic() + 30  # cancelled jobs may show COMPLETING for a few seconds
+    while ([job for job in slurm_cluster.squeue() if job["JobID"] in run.job_ids]
+           and time.monotonic() < deadline):
+        time.sleep(1)
+    # A sampling job may finish before the Ctrl-C lands (a fast machine): it is then kept too.
     mtimes = {path: (workdir / path).stat().st_mtime_ns
-              for path in PROTOTYPES if (workdir / path).exists()}
+              for path in PROTOTYPES + RUNS if (workdir / path).exists()}
     return workdir, run, mtimes
 
 
@@ -83,17 +91,16 @@ def resumed(interrupted, slurm_cluster, test_profile):
 def test_interrupt_leaves_finished_jobs_and_no_cluster_jobs(interrupted, slurm_cluster):
     workdir, run, mtimes = interrupted
     assert run.returncode != 0, run.log[-3000:]
-    assert set(mtimes) == set(PROTOTYPES), run.log[-3000:]
+    assert set(PROTOTYPES) <= set(mtimes), run.log[-3000:]
     assert not (workdir / "results/sampling/pool.db").exists()
     records = slurm_cluster.sacct(run.job_ids)
     assert {r["JobID"] for r in records} == set(run.job_ids)
     group = [r for r in records if "prototype" in r["Comment"]]  # the group "prototypes"
     assert len(group) == 1 and group[0]["State"] == "COMPLETED", records  # 4 prototypes, 1 sbatch
-    deadline = time.monotonic() + 15  # cancelled jobs may show COMPLETING for a few seconds
-    while (left := [job for job in slurm_cluster.squeue() if job["JobID"] in run.job_ids
-                    and job["State"] in ("PENDING", "RUNNING")]) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert not left, f"Ctrl-C must cancel the run's SLURM jobs:\n{run.log[-3000:]}"
+    samples = Counter(r["State"].split()[0] for r in records if rule_of(r) == "sample")  # "CANCELLED by 0"
+    finished = len([path for path in RUNS if path in mtimes])
+    assert samples == Counter({"COMPLETED": finished, "CANCELLED": len(RUNS) - finished}), \
+        f"Ctrl-C must cancel the run's unfinished SLURM jobs: {samples}\n{run.log[-3000:]}"
 
 
 def test_resumed_campaign_completes_without_redoing_finished_jobs(interrupted, resumed,
@@ -103,10 +110,11 @@ def test_resumed_campaign_completes_without_redoing_finished_jobs(interrupted, r
     for path in [*PROTOTYPES, *RUNS, "results/prototypes/enthalpy.csv", "results/sampling/pool.db",
                  "results/sampling/pool_index.csv", "results/sampling/pool.png"]:
         assert (workdir / path).stat().st_size > 0, path
-    assert {path: (workdir / path).stat().st_mtime_ns for path in PROTOTYPES} == mtimes
+    assert {path: (workdir / path).stat().st_mtime_ns for path in mtimes} == mtimes
     rules = Counter(rule_of(r) for r in slurm_cluster.sacct(resumed.job_ids))
     assert not [rule for rule in rules if "prototype" in rule], rules
-    assert rules["sample"] == 2 and rules["pool"] == 1, rules
+    unfinished = [path for path in RUNS if path not in mtimes]  # only these are sampled again
+    assert rules["sample"] == len(unfinished) and rules["pool"] == 1, (rules, unfinished)
     index = pd.read_csv(workdir / "results/sampling/pool_index.csv")
     assert set(index.phase) == {"wurtzite"} and len(index) > 0
 

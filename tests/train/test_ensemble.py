@@ -28,7 +28,8 @@ def test_ensembles_from_scratch_and_fine_tuned(small_samples, tmp_path):
     a, b = scratch.members
     assert not torch.equal(a.networks[0][0].weight, b.networks[0][0].weight)
     tuned, _ = train_ensemble(ELEMENTS, two, TrainingSettings.finetuning(epochs=1),
-                              small_samples[:4], small_samples[4:], pretrained=scratch, charge=0.5)
+                              small_samples[:4], small_samples[4:], pretrained=scratch, charge=0.5,
+                              unit_charges={"Zn": 1.0, "O": -1.0})
     assert tuned.charge == 0.5
     for old, new in zip(scratch.members, tuned.members):
         assert torch.equal(old.networks[0][0].weight, new.networks[0][0].weight)  # frozen

@@ -88,7 +88,7 @@ def test_pretrained_at_q1_plus_coulomb_reproduces_the_empirical_potential(frames
                                 stress_weight=0.1, lr_patience=5, atomic_energy_weight=0.1)
     member = train(scratch_model(ELEMENTS, MODEL, samples[:24], seed=0), samples[:24],
                    samples[24:27], settings).model
-    model = NNPotential([member], charge=1.0)
+    model = NNPotential([member], charge=1.0, unit_charges=ZNO.unit_charge)
     held_out = frames[27:]
     truth = [evaluate(a, potential) for a in held_out]
     predicted = model.predict_many(held_out)

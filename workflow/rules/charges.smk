@@ -7,6 +7,7 @@ rule lt_dft:
     input:
         eos=rules.eos_dft.output.frames.format(phase=lt_volume_phase()),
         pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
+        structure=structure_file({"phase": role("polar_cubic")}),
     output:
         frames="results/charges/lt_dft.db",
         status="results/charges/lt_dft.status.json",
@@ -14,6 +15,8 @@ rule lt_dft:
         dft=dft_calculation(),
         lt=config["charges"]["lt"],
         charges=config["potential"]["charges"],
+        phase=role("polar_cubic"),
+        structure=config["prototypes"]["structures"][role("polar_cubic")],
         volume_phase=lt_volume_phase(),
         workdir="results/charges/work",
     log:
@@ -33,14 +36,16 @@ rule lt_dft:
 
 rule dfpt:
     input:
-        start="results/prototypes/wurtzite_P0.extxyz",
-        eos=rules.eos_dft.output.frames.format(phase="wurtzite"),
+        start=f"results/prototypes/{role('ground_state')}_P0.extxyz",
+        eos=rules.eos_dft.output.frames.format(phase=role("ground_state")),
         pseudo=expand("results/dft/pseudo/{element}.UPF", element=list(config["potential"]["charges"])),
     output:
         result="results/charges/dfpt.json",
     params:
         dft=dft_calculation(),
         dfpt=config["charges"]["dfpt"],
+        charges=config["potential"]["charges"],
+        phase=role("ground_state"),
         workdir="results/charges/dfpt_work",
     log:
         "logs/charges/dfpt.log",

@@ -1,6 +1,7 @@
 # Config helpers shared by the stage rules: every parameter reaches a rule through here.
 import os
 
+from ionnp.config import lt_volume_phase as volume_phase_of
 from ionnp.train.settings import FINETUNE_LOSS_WEIGHTS
 
 
@@ -24,13 +25,26 @@ def prototype_files():
     )
 
 
-def prototype_params():
-    """Relaxation settings of the prototypes stage."""
+def prototype_params(wildcards):
+    """What one prototype job reads: its phase's structure, the supercell, the force tolerance
+    (changing one phase's structure reruns only that phase)."""
     section = config["prototypes"]
     return {
+        "structure": section["structures"][wildcards.phase],
         "supercell": section["supercell"],
         "force_tolerance": section["force_tolerance"],
     }
+
+
+def structure_file(wildcards):
+    """The phase's structure file, if it is given as one (an input: editing it reruns the phase)."""
+    structure = config["prototypes"]["structures"][wildcards["phase"]]
+    return [structure["file"]] if "file" in structure else []
+
+
+def role(name):
+    """The phase playing ``name`` (prototypes.roles): ground_state, high_pressure, polar_cubic."""
+    return config["prototypes"]["roles"][name]
 
 
 wildcard_constraints:
@@ -172,14 +186,14 @@ def scan_finetune_settings():
 
 
 def lt_volume_phase():
-    """The phase whose DFT equation of state sets the frozen modulations' lattice constant:
-    zinc blende where computed, else wurtzite (same volume per formula unit to ~1 %)."""
-    return "zincblende" if "zincblende" in config["eos"]["phases"] else "wurtzite"
+    """The phase whose DFT equation of state sets the frozen modulations' lattice constant
+    (ionnp.config.lt_volume_phase)."""
+    return volume_phase_of(config)
 
 
 def transition_inputs(wildcards):
     """The ramp's start, and for the NNP's ramp the final model."""
-    inputs = {"start": "results/prototypes/wurtzite_P0.extxyz"}
+    inputs = {"start": f"results/prototypes/{role('ground_state')}_P0.extxyz"}
     if wildcards.potential == "nnp":
         inputs["model"] = "models/finetune_qeff.pt"
     return inputs

@@ -26,6 +26,7 @@ rule eos:
         ),
     params:
         eos=config["eos"],
+        ground_state=role("ground_state"),
         potential=config["potential"],
     log:
         "logs/eos/eos.log",

@@ -79,6 +79,8 @@ rule validation:
     params:
         max_spread=config["md"]["max_spread_mev_per_atom"],
         amplitude=config["charges"]["lt"]["amplitude"],
+        criteria=config["evaluate"]["criteria"],
+        transition_phase=role("high_pressure"),
     log:
         "logs/evaluate/validation.log",
     conda:

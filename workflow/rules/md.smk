@@ -4,7 +4,7 @@
 rule md:
     input:
         model="models/finetune_qeff.pt",
-        start="results/prototypes/wurtzite_P0.extxyz",
+        start=f"results/prototypes/{role('ground_state')}_P0.extxyz",
     output:
         summary="results/md/md_summary.json",
         nve="results/md/nve.csv",

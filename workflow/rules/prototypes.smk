@@ -2,11 +2,13 @@
 
 
 rule prototype:
+    input:
+        structure_file,
     output:
         structure="results/prototypes/{phase}_P{p}.extxyz",
     params:
         potential=config["potential"],
-        relaxation=prototype_params(),
+        relaxation=prototype_params,
     log:
         "logs/prototypes/{phase}_P{p}.log",
     conda:

@@ -1,4 +1,4 @@
-# The wurtzite -> rocksalt transition at scale: an NPT pressure ramp up and back down in LAMMPS
+# The ground state -> high-pressure phase transition at scale (prototypes.roles): an NPT pressure ramp up and back down in LAMMPS
 # with the final NNP and with the empirical potential, the traces, transition pressures and
 # hysteresis against the DFT equation-of-state value.
 
@@ -33,7 +33,7 @@ rule transition_report:
         traces=expand("results/transition/{potential}_trace.csv", potential=["nnp", "empirical"]),
         transitions=rules.eos.output.transitions,
         fits=rules.eos.output.fits,
-        rocksalt="results/prototypes/rocksalt_P0.extxyz",
+        high_pressure=f"results/prototypes/{role('high_pressure')}_P0.extxyz",
     output:
         table=report(
             "results/transition/transitions.csv",
@@ -47,7 +47,8 @@ rule transition_report:
         ),
     params:
         charges=config["potential"]["charges"],
-        reference=config["eos"]["phases"][0],
+        ground_state=role("ground_state"),
+        high_pressure=role("high_pressure"),
         cv_r0=config["sampling"]["metadynamics"]["cv_r0"],
     log:
         "logs/transition/report.log",

@@ -29,9 +29,9 @@ for phase, path, status_path in zip(phases, snakemake.input.dft, snakemake.input
     frames += converged
 points = points_table(frames, nnp, empirical)
 fits = fit_table(points)
-transitions = transition_table(fits, phases[0], params.eos["max_pressure"])
+transitions = transition_table(fits, params.ground_state, params.eos["max_pressure"])
 log.info("fits:\n%s\ntransitions:\n%s", fits.to_string(), transitions.to_string())
 for table, path in ((points, out.points), (fits, out.fits), (transitions, out.transitions)):
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-plot_eos(points, fits_of(fits), phases[0], params.eos["max_pressure"], out.plot)
+plot_eos(points, fits_of(fits), params.ground_state, params.eos["max_pressure"], out.plot)

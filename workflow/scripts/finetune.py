@@ -47,7 +47,7 @@ train_set = [s for s, name in zip(samples, splits) if name == "train"]
 valid_set = [s for s, name in zip(samples, splits) if name == "valid"]
 log.info("%s at q = %.4f e: %d train, %d valid structures", w.start, q, len(train_set), len(valid_set))
 potential, histories = train_ensemble(elements, model_settings, settings, train_set, valid_set,
-                                      pretrained=pretrained, charge=q, charge_signs=chemistry.signs,
+                                      pretrained=pretrained, charge=q, unit_charges=chemistry.unit_charge,
                                       checkpoint_dir=params.checkpoints)
 potential.save(out.model, metadata={"stage": w.start, "q": q, "chemistry": chemistry.to_dict()})
 remove_checkpoints(params.checkpoints)  # the model is saved: no stale state stays behind

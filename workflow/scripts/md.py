@@ -11,15 +11,15 @@ from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
 from ionnp.plots import plot_md
 from ionnp.runtime import configure_torch
-from ionnp.prototypes.polymorphs import repeat
+from ionnp.prototypes.structures import repeat
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)
 md, out = snakemake.params.md, snakemake.output
-start = repeat(ase.io.read(snakemake.input.start), md["supercell"],
-               Chemistry.from_charges(snakemake.params.charges).cation)
+chemistry = Chemistry.from_charges(snakemake.params.charges)
+start = repeat(ase.io.read(snakemake.input.start), md["supercell"], chemistry)
 nve, squeeze, summary = md_campaign(start, snakemake.input.model, md, snakemake.params.seed,
-                                     snakemake.params.cv_r0)
+                                     snakemake.params.cv_r0, chemistry)
 for table, path in ((nve, out.nve), (squeeze, out.compression)):
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

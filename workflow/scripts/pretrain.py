@@ -25,7 +25,7 @@ configure_torch(snakemake.threads)
 params, out, w = snakemake.params, snakemake.output, snakemake.wildcards
 q = json.loads(open(snakemake.input.q_eff).read())["q_eff"] if w.q == "eff" else float(w.q)
 chemistry = Chemistry.from_charges(params.charges)
-factor = coulomb_factor(q, chemistry.formal_charge)
+factor = coulomb_factor(q, chemistry.reference_charge)
 model_settings = ModelSettings.from_config(params.model)
 settings = replace(TrainingSettings.from_config(params.training), seed=params.seed)
 samples = pretrain_samples(read_frames(snakemake.input.frames), chemistry.elements,
@@ -37,7 +37,7 @@ log.info("A-Train at q = %.4f e on %d structures (%d for validation): Buckingham
 # The pretrained model with q² E_C(1) added back is the empirical potential.
 potential, histories = train_ensemble(
     chemistry.elements, model_settings, settings, [samples[i] for i in train_idx],
-    [samples[i] for i in valid_idx], charge=q, charge_signs=chemistry.signs,
+    [samples[i] for i in valid_idx], charge=q, unit_charges=chemistry.unit_charge,
     checkpoint_dir=params.checkpoints)
 potential.save(out.model, metadata={"stage": "pretrain", "q": q, "n_structures": len(samples),
                                     "chemistry": chemistry.to_dict()})

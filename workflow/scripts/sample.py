@@ -10,14 +10,14 @@ from ionnp.logs import log_to_file
 from ionnp.plots import plot_sampling_run
 from ionnp.sampling.driver import RunSettings, SamplingError, run_label, sample
 from ionnp.potential import RigidIonPotential
-from ionnp.prototypes.polymorphs import repeat
+from ionnp.prototypes.structures import repeat
 
 log = log_to_file(snakemake.log[0])
 w = snakemake.wildcards
 settings = RunSettings.from_config(snakemake.params.sampling, float(w.t), float(w.p),
                                    snakemake.params.seed)
 potential = RigidIonPotential.from_config(snakemake.params.potential)
-start = repeat(ase.io.read(snakemake.input.start), snakemake.params.supercell, potential.chemistry.cation)
+start = repeat(ase.io.read(snakemake.input.start), snakemake.params.supercell, potential.chemistry)
 output = snakemake.output
 try:
     frames, result = sample(start, potential, settings, phase=w.phase, walker=int(w.walker))

@@ -9,14 +9,14 @@ from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
 from ionnp.runtime import configure_torch
 from ionnp.potential import RigidIonPotential
-from ionnp.prototypes.polymorphs import repeat
+from ionnp.prototypes.structures import repeat
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)
 settings = RampSettings.from_config(snakemake.params.transition, snakemake.params.cv_r0)
 potential = RigidIonPotential.from_config(snakemake.params.potential)
 chemistry = potential.chemistry
-start = repeat(ase.io.read(snakemake.input.start), settings.supercell, chemistry.cation)
+start = repeat(ase.io.read(snakemake.input.start), settings.supercell, chemistry)
 start.calc = None
 log.info("%s: %d atoms, ramp %s GPa at %g K, %d steps each", snakemake.wildcards.potential, len(start),
          settings.ramp, settings.temperature_k, settings.steps_per_pressure)

@@ -17,16 +17,17 @@ from ionnp.sampling.coordination import coordination_number
 log = log_to_file(snakemake.log[0])
 chemistry = Chemistry.from_charges(snakemake.params.charges)
 traces = {Path(path).name.split("_")[0]: pd.read_csv(path) for path in snakemake.input.traces}
-cv_rocksalt = coordination_number(ase.io.read(snakemake.input.rocksalt), chemistry.cation, chemistry.anion,
-                                  snakemake.params.cv_r0)
+ground, high = snakemake.params.ground_state, snakemake.params.high_pressure
+cv_high = coordination_number(ase.io.read(snakemake.input.high_pressure), chemistry.cations, chemistry.anions,
+                              snakemake.params.cv_r0)
 eos = pd.read_csv(snakemake.input.transitions)
-dft = eos[(eos.method == "DFT") & (eos.phase == "rocksalt") & (eos.start == snakemake.params.reference)]
+dft = eos[(eos.method == "DFT") & (eos.phase == high) & (eos.start == ground)]
 dft_gpa = float(dft.pressure_gpa.iloc[0]) if len(dft) and pd.notna(dft.pressure_gpa.iloc[0]) else None
 fits = fits_of(pd.read_csv(snakemake.input.fits))
 methods = {"nnp": "NNP", "empirical": "empirical"}  # potential → its rows in the EOS table
-references = {name: (fits[methods[name], "wurtzite"], fits[methods[name], "rocksalt"].v0) for name in traces}
+references = {name: (fits[methods[name], ground], fits[methods[name], high].v0) for name in traces}
 table = transition_table(traces, references, dft_gpa)
 with atomic_path(snakemake.output.table) as tmp:
     table.to_csv(tmp, index=False, float_format="%.4g")
-plot_transition(traces, table, cv_rocksalt, dft_gpa, snakemake.output.plot)
-log.info("rocksalt CV %.3f; DFT EOS transition %s GPa\n%s", cv_rocksalt, dft_gpa, table.to_string())
+plot_transition(traces, table, ground, high, cv_high, dft_gpa, snakemake.output.plot)
+log.info("%s CV %.3f; DFT EOS transition %s GPa\n%s", high, cv_high, dft_gpa, table.to_string())

@@ -6,7 +6,7 @@ import json
 import _ionnp_path  # noqa: F401
 import pandas as pd
 
-from ionnp.evaluate.validation import all_criteria, markdown, write_json
+from ionnp.evaluate.validation import Limits, all_criteria, markdown, write_json
 from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
 
@@ -16,7 +16,8 @@ criteria = all_criteria(pd.read_csv(inputs.metrics), pd.read_csv(inputs.fits), p
                         json.loads(open(inputs.md_summary).read()), pd.read_csv(inputs.nve),
                         pd.read_csv(inputs.split), snakemake.params.max_spread,
                         json.loads(open(inputs.q_eff).read()), pd.read_csv(inputs.lt_models),
-                        snakemake.params.amplitude, json.loads(open(inputs.stress_check).read()))
+                        snakemake.params.amplitude, json.loads(open(inputs.stress_check).read()),
+                        Limits.from_config(snakemake.params.criteria, snakemake.params.transition_phase))
 write_json(criteria, out.json)
 report = markdown(criteria, "Validation of the campaign's final potential")
 report += ("\nFigures: results/evaluate/parity.png, results/evaluate/error_vs_q.png, results/eos/eos.png, "

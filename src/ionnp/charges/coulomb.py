@@ -260,9 +260,8 @@ def write_results(path: str | os.PathLike, results: Sequence[CoulombResult],
                   offsets=offsets, metadata=np.array(json.dumps(dict(metadata or {}))))
     if results and all(r.energies is not None for r in results):
         arrays["energies"] = np.concatenate([r.energies for r in results])
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def read_results(path: str | os.PathLike) -> list[CoulombResult]:
@@ -290,6 +289,10 @@ def check_coulomb_file(path: str | os.PathLike, chemistry: Chemistry) -> None:
         ValueError: naming the file, the chemistry it holds and the config's.
     """
     stored = read_metadata(path).get("chemistry")
-    if stored is not None and Chemistry.from_dict(stored) != chemistry:
+    if stored is None:
+        return
+    if "charges" not in stored:  # an older ionnp's binary record
+        raise ValueError(f"{path} was computed by an older ionnp ({stored}); rerun its rule")
+    if Chemistry.from_dict(stored) != chemistry:
         raise ValueError(f"{path} was computed for {Chemistry.from_dict(stored)}, but "
                          f"potential.charges gives {chemistry}; rerun its rule")

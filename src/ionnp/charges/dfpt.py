@@ -1,14 +1,20 @@
 """The effective charge from density-functional perturbation theory: ε∞ and Born charges.
 
-A pw.x SCF with fixed occupations on the 4-atom wurtzite cell, then ph.x at Γ with
-``epsil = .true., trans = .false., zeu = .true.``: the electric-field response only (no
-phonons), which gives the high-frequency dielectric tensor ε∞ and the Born effective charges
-Z*_κ,αβ = ∂F_κβ/∂E_α (QE's "d Force / dE"). The dielectric-screened charge is then
+A pw.x SCF with fixed occupations on the ground state's primitive cell
+(``prototypes.roles.ground_state``), then ph.x at Γ with ``epsil = .true., trans = .false.,
+zeu = .true.``: the electric-field response only (no phonons), which gives the high-frequency
+dielectric tensor ε∞ and the Born effective charges Z*_κ,αβ = ∂F_κβ/∂E_α (QE's "d Force / dE").
 
-    q_DFPT = √(⟨Z*²⟩ / ε̄∞),   ⟨Z*²⟩ = mean over atoms of (Tr Z*_κ / 3)²,   ε̄∞ = Tr ε∞ / 3,
+The scale λ of the formal charges z_κ is the dielectric-screened mode effective charge of the
+displacement pattern of the frozen modulations (cations by +u ê, anions by −u ê, s_κ = ±1):
 
-the isotropic average; the per-direction values Z*_αα/√ε∞,αα (wurtzite: in-plane and along c)
-are recorded beside it. ε∞ converges slowly with the k-mesh (the band-gap region must be
+    λ = |Σ_κ s_κ Z̄*_κ| / (√ε̄∞ Σ_κ |z_κ|),   Z̄*_κ = Tr Z*_κ / 3,   ε̄∞ = Tr ε∞ / 3,
+
+the polarisation that pattern carries in DFT over the one it carries at the formal charges,
+screened by √ε̄∞, and q_DFPT = λ z_ref (the reference species' charge,
+:class:`ionnp.chemistry.Chemistry`). For a 1:1 compound with |Z*| equal on both species
+(the acoustic sum rule) this is Z*/√ε∞; the per-direction values (Z*_αα and ε∞,αα; wurtzite:
+in-plane and along c) are recorded beside it. ε∞ converges slowly with the k-mesh (the band-gap region must be
 sampled finely): every configured k spacing is computed and recorded, q is taken from the
 finest, and the change from the next-coarser one is reported as its k-point uncertainty.
 
@@ -33,6 +39,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.espresso import Espresso, EspressoProfile
 
+from ionnp.chemistry import Chemistry
 from ionnp.dft.pw import (
     DftSettings,
     Launch,
@@ -74,15 +81,20 @@ class DielectricResponse:
     born: np.ndarray
     symbols: tuple[str, ...]
 
-    def charge(self) -> float:
-        """q = √(⟨Z*²⟩/ε̄∞) (e): isotropic averages, ⟨Z*²⟩ over atoms of (Tr Z*/3)²."""
-        z_iso = np.trace(self.born, axis1=1, axis2=2) / 3.0
-        return float(math.sqrt(np.mean(z_iso**2) / (np.trace(self.epsilon) / 3.0)))
+    def charge(self, chemistry: Chemistry) -> float:
+        """q = λ z_ref (e), λ the isotropic mode effective charge (module docstring)."""
+        born = np.trace(self.born, axis1=1, axis2=2) / 3.0
+        return self._charge(born, float(np.trace(self.epsilon)) / 3.0, chemistry)
 
-    def directional_charges(self) -> list[float]:
-        """q_α = √(⟨Z*_αα²⟩/ε∞,αα) (e) for α = x, y, z."""
+    def directional_charges(self, chemistry: Chemistry) -> list[float]:
+        """q_α (e) for α = x, y, z: the same from Z*_αα and ε∞,αα."""
         diagonal = np.einsum("kaa->ka", self.born)
-        return [float(math.sqrt(np.mean(diagonal[:, a] ** 2) / self.epsilon[a, a])) for a in range(3)]
+        return [self._charge(diagonal[:, a], float(self.epsilon[a, a]), chemistry) for a in range(3)]
+
+    def _charge(self, born: np.ndarray, epsilon: float, chemistry: Chemistry) -> float:
+        formal = np.array([chemistry.charges[s] for s in self.symbols])
+        mode = abs(float(np.sign(formal) @ born)) / (math.sqrt(epsilon) * np.abs(formal).sum())
+        return mode * chemistry.reference_charge
 
 
 def parse_ph_output(text: str) -> DielectricResponse:
@@ -120,8 +132,6 @@ class DfptResult:
     epsilon: list = field(default_factory=list)
     born: list = field(default_factory=list)
     symbols: list = field(default_factory=list)
-    q: float = math.nan
-    q_directional: list = field(default_factory=list)
     attempts: int = 0
 
     def response(self) -> DielectricResponse:
@@ -148,7 +158,8 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch 
     record = workdir / "result.json"
     expected = fingerprint(settings, atoms, tr2_ph)
     if record.exists():
-        previous = DfptResult(**json.loads(record.read_text()))
+        stored = json.loads(record.read_text())  # older records also hold the charges: derived, not kept
+        previous = DfptResult(**{key: stored[key] for key in DfptResult.__dataclass_fields__ if key in stored})
         if previous.fingerprint == expected and previous.status == "converged":
             return previous
     kpoints = kpoint_grid(atoms, settings.kspacing)
@@ -164,7 +175,6 @@ def run_dfpt(atoms: Atoms, settings: DftSettings, workdir: Path, launch: Launch 
         result.status = "converged"
         result.epsilon, result.born = response.epsilon.tolist(), response.born.tolist()
         result.symbols = list(response.symbols)
-        result.q, result.q_directional = response.charge(), response.directional_charges()
     except (subprocess.CalledProcessError, ValueError) as error:
         if not result.attempts and "convergence NOT achieved" in _text(workdir / "espresso.pwo"):
             result.attempts = settings.max_attempts
@@ -214,13 +224,12 @@ def dfpt_series(atoms: Atoms, settings: DftSettings, kspacings: Sequence[float],
     for kspacing in kspacings:
         result = run_dfpt(atoms, replace(settings, kspacing=kspacing), Path(workdir) / f"k{kspacing:.3f}",
                           launch, tr2_ph)
-        log.info("k spacing %g (%s): %s q = %.4f e %s", kspacing, result.kpoints, result.status, result.q,
-                 result.reason[:300])
+        log.info("k spacing %g (%s): %s %s", kspacing, result.kpoints, result.status, result.reason[:300])
         results.append(result)
     return results
 
 
-def summarise(results: Sequence[DfptResult]) -> dict[str, Any]:
+def summarise(results: Sequence[DfptResult], chemistry: Chemistry) -> dict[str, Any]:
     """q from the finest converged k spacing, its k-point uncertainty (the change from the next
     coarser one; None with one: not assessed), ε̄∞ and the mean |Z*| there, and every k spacing's record.
 
@@ -233,12 +242,13 @@ def summarise(results: Sequence[DfptResult]) -> dict[str, Any]:
             f"  k spacing {r.kspacing}: {r.reason[:300]}" for r in results))
     finest = converged[0]
     response = finest.response()
-    q_error = abs(converged[1].q - finest.q) if len(converged) > 1 else None
+    q = response.charge(chemistry)
+    q_error = abs(converged[1].response().charge(chemistry) - q) if len(converged) > 1 else None
     return {
-        "q": finest.q, "q_error": q_error, "kspacing": finest.kspacing, "kpoints": finest.kpoints,
-        "q_directional": finest.q_directional,
+        "q": q, "q_error": q_error, "scale": chemistry.scale(q), "kspacing": finest.kspacing,
+        "kpoints": finest.kpoints, "q_directional": response.directional_charges(chemistry),
         "epsilon_inf": float(np.trace(response.epsilon) / 3.0),
         "born_charge": float(np.mean(np.abs(np.trace(response.born, axis1=1, axis2=2) / 3.0))),
-        "average": "q = sqrt(mean_atoms[(Tr Z*/3)^2] / (Tr eps_inf / 3))",
+        "average": "q = z_ref |sum_k s_k Tr Z*_k/3| / (sqrt(Tr eps_inf/3) sum_k |z_k|), s_k = sign z_k",
         "per_kspacing": [asdict(r) for r in results],
     }

@@ -1,24 +1,29 @@
 """The effective charge from frozen polar modulations: longitudinal against transverse.
 
-The cation and anion sublattices of a zinc-blende column (the tetragonal 4-atom cell
-a/√2 × a/√2 × a repeated n times along z, a from the DFT equilibrium volume) are displaced in
-antiphase,
+The cation and anion sublattices of a column of the cubic polar crystal
+(``prototypes.roles.polar_cubic``: zinc blende for ZnO, rocksalt for MgO, fluorite for CaF2)
+are displaced in antiphase,
 
-    u_i = ± u₀ cos(2π z_i / λ) ê,   λ = n a,
+    u_i = s_i u₀ cos(2π z_i / λ) ê,   λ = n a,   s_i = +1 (cations), −1 (anions),
 
-once longitudinally (ê ∥ z, "L") and once transversely (ê ⊥ z, "T"), in the same cell. The
+once longitudinally (ê ∥ z = cubic [001], "L") and once transversely (ê = cubic [100], "T"),
+in the same cell. A column is the crystal's smallest cell with a cube's height, repeated n
+times along z (:class:`PolarCrystal`; an fcc prototype: the tetragonal cell a/√2 × a/√2 × a,
+e.g. 4 atoms of zinc blende or 6 of fluorite); a comes from a DFT equilibrium volume. The
 longitudinal wave carries a bound charge −∇·P and hence a field; the transverse one does not.
 Short-range energies of L and T agree to O((2πr/λ)²) (the zone-centre optical mode of a cubic
 crystal is isotropic), so the difference E(L) − E(T) is electrostatic: ∝ Z*²/ε∞ in DFT, ∝ q²
-for point charges ±q. Hence
+for point charges q z_s / z_ref. Hence
 
     r(λ) = [E_DFT(L) − E_DFT(T)] / [E_C(1)(L) − E_C(1)(T)] = q² + b/λ² + c/λ⁴ + ...,
 
-with E_C(1) the Ewald energy at unit charges, and q² is the intercept of a quadratic in
-1/λ² through r at three or more λ: the dielectric-screened charge q = Z*/√ε∞ of the long-wavelength
-limit, obtained from a few DFT single points without any training.
+with E_C(1) the Ewald energy at the unit charges z_s / z_ref (:class:`ionnp.chemistry.Chemistry`),
+and q² is the intercept of a quadratic in 1/λ² through r at three or more λ: q is the
+reference species' charge, q/z_ref the scale of the formal charges that the pattern's
+dielectric-screened mode charge gives in the long-wavelength limit (for ZnO, Z*/√ε∞), obtained
+from a few DFT single points without any training.
 
-All columns sample the Brillouin zone of the 4-atom cell with the same k-points
+All columns sample the Brillouin zone of the base cell with the same k-points
 (:func:`kpoint_mesh`). Checks carried in the result: harmonicity (the L − T energy at a second amplitude on the
 shortest column must scale as u₀²; the q² it gives shows the anharmonic bias) and k-point
 convergence (the whole set at each configured k spacing; q from the finest).
@@ -36,25 +41,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from ase import Atoms
-from ase.build import bulk
 
 from ionnp.charges.coulomb import coulomb
+from ionnp.charges.polar import PolarCrystal
 from ionnp.chemistry import Chemistry
 from ionnp.dft.pw import DftSettings, Launch, label_shard, status_summary, unfinished
 
-#: Displacement direction of each polarisation in the column (z = cubic [001] is the
-#: modulation axis; x, y are cubic [110], [1-10]): T runs along cubic [100], equivalent to
-#: L's [001], so that the anharmonic short-range energies of L and T agree as well (a cubic
-#: crystal's quartic energy has an anisotropic invariant, Σ u_i⁴, that would otherwise differ).
-POLARISATIONS = {"L": np.array([0.0, 0.0, 1.0]), "T": np.array([1.0, 1.0, 0.0]) / np.sqrt(2.0)}
-
-
+#: Displacement direction of each polarisation in the column's frame, the crystal's cubic axes
+#: (z = [001] is the modulation axis): T runs along cubic [100], equivalent to L's [001], so
+#: that the anharmonic short-range energies of L and T agree as well (a cubic crystal's quartic
+#: energy has an anisotropic invariant, Σ u_i⁴, that would otherwise differ).
+POLARISATIONS = {"L": np.array([0.0, 0.0, 1.0]), "T": np.array([1.0, 0.0, 0.0])}
 @dataclass(frozen=True)
 class ModulationSettings:
     """The frozen-modulation cells (``charges.lt`` in config).
 
     Attributes:
-        repeats: column lengths n (λ = n a, a the zinc-blende lattice constant); ≥ 3 values for
+        repeats: column lengths n (λ = n a, a the polar crystal's lattice constant); ≥ 3 values for
             the quadratic extrapolation. Their least common multiple sets the k-mesh along the
             modulation (:func:`kpoint_mesh`): (1, 2, 4) keeps it small.
         amplitude: u₀ (Å).
@@ -79,53 +82,38 @@ class ModulationSettings:
                    float(section["harmonic_amplitude"]), tuple(float(k) for k in section["kspacing"]))
 
 
-def lattice_constant(volume_per_formula_unit: float) -> float:
-    """Cubic zinc-blende lattice constant (Å) of a volume per formula unit (Å³): (4 V)^⅓.
-
-    The workflow passes the DFT equilibrium volume of zinc blende, or of wurtzite, whose volume
-    per formula unit is the same to ~1 % (same tetrahedral bonds): the modulations probe the
-    DFT crystal, not the empirical potential's (whose zinc blende is 2.4 % smaller here).
-    """
-    return float((4.0 * volume_per_formula_unit) ** (1 / 3))
-
-
-def column(a: float, repeats: int, chemistry: Chemistry) -> Atoms:
-    """Unmodulated zinc-blende column: the 4-atom tetragonal cell (a/√2, a/√2, a) repeated
-    ``repeats`` times along z, cations first; 4 ``repeats`` atoms."""
-    cell = bulk(f"{chemistry.cation}{chemistry.anion}", "zincblende", a=a, orthorhombic=True)
-    atoms = cell.repeat((1, 1, repeats))
-    order = np.argsort([s != chemistry.cation for s in atoms.get_chemical_symbols()], kind="stable")
-    return atoms[order]
-
-
 def modulated(atoms: Atoms, amplitude: float, polarisation: str, chemistry: Chemistry) -> Atoms:
-    """``atoms`` with u_i = ± amplitude cos(2π z_i / λ) ê (cations +, anions −; λ the cell's
-    z length, ê from :data:`POLARISATIONS`)."""
+    """``atoms`` with u_i = s_i amplitude cos(2π z_i / λ) ê (s_i = +1 cations, −1 anions; λ the
+    cell's z length, ê from :data:`POLARISATIONS`)."""
     out = atoms.copy()
     wavelength = out.cell[2, 2]
     phase = np.cos(2 * np.pi * out.positions[:, 2] / wavelength)
-    out.positions += (chemistry.unit_charges(out) * amplitude * phase)[:, None] * POLARISATIONS[polarisation]
+    signs = np.sign(chemistry.unit_charges(out))
+    out.positions += (signs * amplitude * phase)[:, None] * POLARISATIONS[polarisation]
     return out
 
 
-def kpoint_mesh(a: float, repeats: int, all_repeats: Sequence[int], kspacing: float) -> list[int]:
-    """Monkhorst–Pack mesh of a column of ``repeats`` cubes that samples the Brillouin zone of
-    the 4-atom cell the same way for every column of ``all_repeats``.
+def kpoint_mesh(column: Atoms, repeats: int, all_repeats: Sequence[int], kspacing: float) -> list[int]:
+    """Monkhorst–Pack mesh of a ``column`` of ``repeats`` cubes (edge a) that samples the
+    Brillouin zone of its base cell the same way for every column of ``all_repeats``.
 
-    In-plane: spacing at most ``kspacing`` (Å⁻¹, 2π included). Along the modulation: M / n
+    In-plane: spacing at most ``kspacing`` (Å⁻¹, 2π included), from the in-plane cell lengths. Along the modulation: M / n
     points, M the smallest multiple of lcm(``all_repeats``) with 2π/(a M) ≤ ``kspacing``, so
     that every column folds onto the same k-points of the cube; a k density that changed with
     λ would change the electronic screening of E(L) − E(T) with λ and spoil the extrapolation
     (measured: 2 → 1 k-points along z between 9 and 14 Å columns moved r by 7 %).
     """
-    in_plane = math.ceil(2 * math.pi / (a / math.sqrt(2)) / kspacing - 1e-9)
+    lengths = column.cell.lengths()
+    in_plane = [math.ceil(2 * math.pi / length / kspacing - 1e-9) for length in lengths[:2]]
+    a = lengths[2] / repeats
     step = math.lcm(*all_repeats)
     along = step * math.ceil(math.ceil(2 * math.pi / a / kspacing - 1e-9) / step)
-    return [in_plane, in_plane, along // repeats]
+    return [*in_plane, along // repeats]
 
 
-def modulation_cells(a: float, chemistry: Chemistry, settings: ModulationSettings) -> list[Atoms]:
-    """Every cell to compute with DFT: L and T at u₀ for each column length and k spacing, and
+def modulation_cells(crystal: PolarCrystal, a: float, settings: ModulationSettings) -> list[Atoms]:
+    """Every cell to compute with DFT (columns of ``crystal`` at lattice constant ``a``, Å): L
+    and T at u₀ for each column length and k spacing, and
     at the second amplitude on the shortest column. Each carries its ``structure_id`` and
     ``lt_repeats``, ``lt_wavelength`` (Å), ``lt_amplitude`` (Å), ``lt_polarisation``,
     ``lt_kspacing`` (Å⁻¹) and ``lt_kpoints`` (:func:`kpoint_mesh`) in ``info``."""
@@ -136,11 +124,11 @@ def modulation_cells(a: float, chemistry: Chemistry, settings: ModulationSetting
             amplitudes = [settings.amplitude]
             if repeats == shortest:
                 amplitudes.append(settings.harmonic_amplitude)
-            base = column(a, repeats, chemistry)
-            kpoints = kpoint_mesh(a, repeats, settings.repeats, kspacing)
+            base = crystal.column(a, repeats)
+            kpoints = kpoint_mesh(base, repeats, settings.repeats, kspacing)
             for amplitude in amplitudes:
                 for polarisation in POLARISATIONS:
-                    cell = modulated(base, amplitude, polarisation, chemistry)
+                    cell = modulated(base, amplitude, polarisation, crystal.chemistry)
                     cell.info.update(
                         structure_id=f"lt_n{repeats}_{polarisation}_u{amplitude:.4f}_k{kspacing:.3f}",
                         lt_repeats=repeats, lt_wavelength=float(base.cell[2, 2]),

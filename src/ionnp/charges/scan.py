@@ -1,7 +1,8 @@
 """Choosing the effective charge q from reference data and explicit Coulomb alone.
 
-The NNP is E = E_NN,short + q² E_C(1), with E_C(1) the Ewald energy at unit charges (+1 Zn,
-−1 O); forces and stress scale the same way. For every candidate q the short-range model has
+The NNP is E = E_NN,short + q² E_C(1), with E_C(1) the Ewald energy at the unit charges
+z_s / z_ref (:class:`ionnp.chemistry.Chemistry`; ZnO: +1 Zn, −1 O); forces and stress scale the
+same way. For every candidate q the short-range model has
 to learn the residual
 
     y(q) = y_ref − q² y_C(1),   y ∈ {E, F, σ},
@@ -14,7 +15,7 @@ table (:func:`charge_scan`); :func:`pick_q` chooses q_eff from the table by a na
   minimal at the closed form q² = Σ y_ref y_C / Σ y_C² (:func:`least_squares_q2`). For
   energies the per-atom energies enter relative to their mean over the structures, i.e. an
   intercept (the atomic reference energy per atom) is fitted with q²: the composition is
-  fixed (ZnO), so per-atom energies of different structures are comparable. Forces and
+  fixed (the campaign's formula unit), so per-atom energies of different structures are comparable. Forces and
   stress need no differencing. These fits include the short-range part of y_ref in what q²
   has to explain, and are reported as they are.
 * ``learnability``: the cross-validated error of a linear short-range model, a radial pair

@@ -3,7 +3,7 @@
 A structure's feature vector is the per-species mean and standard deviation of the per-atom
 symmetry functions the NNP itself uses (:mod:`ionnp.nnp.descriptors`: the model sees exactly
 these environments, so distance in this space is distance for the model), plus the volume per
-atom and the cation fraction, so compression and composition count.
+atom and the fraction of the first species (model order), so compression and composition count.
 """
 
 from __future__ import annotations

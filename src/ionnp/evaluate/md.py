@@ -35,7 +35,7 @@ from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 from ase.md.verlet import VelocityVerlet
 from ase.optimize import FIRE
 
-from ionnp.chemistry import formula_units
+from ionnp.chemistry import Chemistry, formula_units
 from ionnp.lammps.nnp import LammpsNNP, run_md
 from ionnp.logs import ns_per_day
 from ionnp.nnp.calculator import IonnpCalculator
@@ -63,12 +63,6 @@ def _check_spread(spread: float, threshold: float | None, step: int, what: str) 
         log.warning("%s stopped at step %d: ensemble energy spread %.1f meV/atom > %.1f: the "
                     "model has left its training data", what, step, spread, threshold)
         raise _LeftTheData
-
-
-def ions(model: NNPotential) -> tuple[str, str]:
-    """(cation, anion) of a model: its elements of unit charge +1 and −1."""
-    signs = model.charge_signs
-    return max(signs, key=signs.get), min(signs, key=signs.get)
 
 
 def left_the_data(trace: pd.DataFrame, threshold: float | None) -> dict[str, float] | None:
@@ -172,15 +166,15 @@ def _per_structure(threshold_mev_per_atom: float | None, n_atoms: int) -> float 
 
 
 def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], steps_per_pressure: int,
-                timestep_fs: float, seed: int, every: int = 20, *, cv_r0: float,
+                timestep_fs: float, seed: int, every: int = 20, *, cv_r0: float, chemistry: Chemistry,
                 max_spread_mev_per_atom: float | None = None) -> pd.DataFrame:
-    """Berendsen NPT through ``pressures_gpa`` in turn; trace of pressure, volume, CN (switching
-    distance ``cv_r0``, Å, the sampling CV's) and the ensemble spread, up to the stop if the
-    spread passed ``max_spread_mev_per_atom``."""
+    """Berendsen NPT through ``pressures_gpa`` in turn; trace of pressure, volume, CN of the
+    ``chemistry``'s cations and anions (switching distance ``cv_r0``, Å, the sampling CV's) and
+    the ensemble spread, up to the stop if the spread passed ``max_spread_mev_per_atom``."""
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_k, rng=np.random.default_rng(seed))
     Stationary(atoms)
     rows = []
-    cation, anion = ions(atoms.calc.potential)
+    cations, anions = chemistry.cations, chemistry.anions
     for pressure in pressures_gpa:
         dynamics = NPTBerendsen(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_k,
                                 pressure_au=pressure * units.GPa, taut=100 * units.fs,
@@ -189,7 +183,7 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
         def record(dynamics=dynamics, pressure=pressure) -> None:
             rows.append(dict(target_gpa=pressure, step=len(rows) * every,
                              volume_per_fu=atoms.get_volume() / formula_units(atoms),
-                             cv=coordination_number(atoms, cation, anion, cv_r0),
+                             cv=coordination_number(atoms, cations, anions, cv_r0),
                              temperature_k=atoms.get_temperature(),
                              spread_mev_per_atom=_spread_mev_per_atom(atoms)))
             _check_spread(rows[-1]["spread_mev_per_atom"], max_spread_mev_per_atom, rows[-1]["step"],
@@ -208,7 +202,7 @@ def compression(atoms: Atoms, temperature_k: float, pressures_gpa: list[float], 
 
 def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, temperature_k: float,
                        pressures_gpa: list[float], steps_per_pressure: int, timestep_fs: float,
-                       seed: int, every: int = 20, *, cv_r0: float,
+                       seed: int, every: int = 20, *, cv_r0: float, chemistry: Chemistry,
                        max_spread_mev_per_atom: float | None = None) -> pd.DataFrame:
     """:func:`compression` inside LAMMPS (Nosé–Hoover thermostat and a fully flexible MTK
     barostat instead of Berendsen), same trace. A model that comes apart (LAMMPS loses atoms)
@@ -217,7 +211,7 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
     n = len(atoms)
     with LammpsNNP(atoms, model) as md:
         md.create_velocities(temperature_k, seed % 900_000_000 + 1)
-        cation, anion = ions(md.potential)
+        cations, anions = chemistry.cations, chemistry.anions
         for pressure in pressures_gpa:
             started = time.perf_counter()
             try:
@@ -230,7 +224,7 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
             for frame, spread in zip(result.frames, result.thermo.energy_spread_ev):
                 rows.append(dict(target_gpa=pressure, step=len(rows) * every,
                                  volume_per_fu=frame.get_volume() / formula_units(frame),
-                                 cv=coordination_number(frame, cation, anion, cv_r0),
+                                 cv=coordination_number(frame, cations, anions, cv_r0),
                                  temperature_k=frame.get_temperature(),
                                  spread_mev_per_atom=1000.0 * spread / n))
             if result.stopped_at is not None:
@@ -243,7 +237,7 @@ def lammps_compression(atoms: Atoms, model: str | os.PathLike | NNPotential, tem
 
 
 def md_campaign(start: Atoms, model: str | os.PathLike, md: Mapping[str, Any], seed: int,
-                cv_r0: float) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+                cv_r0: float, chemistry: Chemistry) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Rule md: relax ``start`` with the model, then the NVE run and the compression of the
     ``md`` config section (``engine`` ase or lammps), each stopped by the spread guard.
 
@@ -260,7 +254,8 @@ def md_campaign(start: Atoms, model: str | os.PathLike, md: Mapping[str, Any], s
         nve, drift = lammps_nve_drift(start, model, md["temperature"], md["timestep_fs"], md["nve_steps"], seed,
                                       **guard)
         squeeze = lammps_compression(start, model, md["compression_temperature"], md["compression_pressures"],
-                                     md["steps_per_pressure"], md["timestep_fs"], seed, cv_r0=cv_r0, **guard)
+                                     md["steps_per_pressure"], md["timestep_fs"], seed, cv_r0=cv_r0,
+                                     chemistry=chemistry, **guard)
     else:
         atoms = start.copy()
         atoms.calc = IonnpCalculator(model, spread=False)
@@ -268,7 +263,8 @@ def md_campaign(start: Atoms, model: str | os.PathLike, md: Mapping[str, Any], s
         atoms = start.copy()
         atoms.calc = IonnpCalculator(model, spread=False)
         squeeze = compression(atoms, md["compression_temperature"], md["compression_pressures"],
-                              md["steps_per_pressure"], md["timestep_fs"], seed, cv_r0=cv_r0, **guard)
+                              md["steps_per_pressure"], md["timestep_fs"], seed, cv_r0=cv_r0,
+                                     chemistry=chemistry, **guard)
     summary = {"nve_drift_mev_per_atom_per_ps": drift, "n_atoms": len(start), "engine": md["engine"],
                "relaxation": relaxed, "nve_mean_temperature_k": float(nve.temperature_k.mean()),
                "nve_steps_run": int(nve.step.iloc[-1]),

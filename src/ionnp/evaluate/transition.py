@@ -1,7 +1,8 @@
-"""The wurtzite → rocksalt transition under a pressure ramp, in LAMMPS, for the final NNP and
-for the empirical potential side by side.
+"""The transition of the ground state to the high-pressure phase (``prototypes.roles``: for ZnO
+wurtzite → rocksalt) under a pressure ramp, in LAMMPS, for the final NNP and for the empirical
+potential side by side.
 
-A wurtzite supercell is held at each pressure of ``pressures`` in turn (Nosé–Hoover
+A supercell of the ground state is held at each pressure of ``pressures`` in turn (Nosé–Hoover
 thermostat, fully flexible MTK barostat), up to the highest and back down again, and a trace
 row is read every ``every`` steps: time, target and instantaneous pressure, temperature,
 volume and potential enthalpy per formula unit (E_pot + P_target V), the coordination-number CV
@@ -18,7 +19,7 @@ fingerprint starts after the last finished block instead of from the start.
 
 Transition pressures (:func:`transition_pressures`): on the way up, the first pressure whose
 block ends (its second half) with a volume collapsed past half-way from the potential's own
-wurtzite V(P) towards rocksalt; on the way down, the first block after it that has expanded
+ground-state V(P) towards the high-pressure phase; on the way down, the first block after it that has expanded
 back.
 Their difference is the hysteresis; the forward value lies above the thermodynamic one (the
 DFT EOS crossing) by the overpressure the kinetics of a finite, periodic cell need.
@@ -60,7 +61,7 @@ class RampSettings:
     """The ``transition`` config section.
 
     Attributes:
-        supercell: repetition of the relaxed 0 GPa wurtzite cell.
+        supercell: repetition of the relaxed 0 GPa ground-state cell.
         temperature_k: thermostat temperature (K).
         pressures_gpa: the way up (GPa); the ramp comes back down through the same values.
         steps_per_pressure: MD steps at each pressure.
@@ -204,7 +205,7 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
                 "target_gpa": pressure, "pressure_gpa": float(lmp.get_thermo("press")) / GPA_TO_BAR,
                 "temperature_k": float(lmp.get_thermo("temp")), "volume_per_fu": volume / units,
                 "enthalpy_ev_per_fu": (float(lmp.get_thermo("pe")) + pressure * GPa * volume) / units,
-                "cv": coordination_number(frame, chemistry.cation, chemistry.anion, settings.cv_r0),
+                "cv": coordination_number(frame, chemistry.cations, chemistry.anions, settings.cv_r0),
                 "spread_mev_per_atom": 1000.0 * spread / n_atoms,
             })
             if step % settings.frames_every == 0:
@@ -252,30 +253,30 @@ def empirical_ramp(atoms: Atoms, potential: RigidIonPotential, settings: RampSet
                      checkpoint)
 
 
-def transition_pressures(trace: pd.DataFrame, wurtzite: BirchMurnaghan,
-                         rocksalt_v0: float) -> dict[str, float | None]:
+def transition_pressures(trace: pd.DataFrame, ground_state: BirchMurnaghan,
+                         high_pressure_v0: float) -> dict[str, float | None]:
     """Forward and backward transition pressures (GPa) of a ramp trace, and the hysteresis.
 
     Judged by volume, against the potential's own equations of state: a block (its second
-    half) counts as transformed when its volume per formula unit, divided by the wurtzite
-    volume at the block's pressure V_wz(P), is below half-way between 1 and rocksalt's
-    collapse V0_rs / V0_wz (~0.8: the 4 → 6-fold collapse is far larger than thermal
-    expansion or the elastic softening of a sheared cell). The smooth coordination CV grows
+    half) counts as transformed when its volume per formula unit, divided by the ground
+    state's volume at the block's pressure V_gs(P), is below half-way between 1 and the
+    high-pressure phase's collapse V0_hp / V0_gs (ZnO's wurtzite → rocksalt: ~0.8, the 4 → 6-fold
+    collapse, far larger than thermal expansion or the elastic softening of a sheared cell). The smooth coordination CV grows
     with compression alone and is only drawn. Forward: the highest pressure the cell had been
     held at when it first counts as transformed (a transformation set off at the top of the
     ramp may complete in the next, lower block); backward: after that, the first block that
-    has expanded back. None where it did not happen (or the run stopped before) or V_wz(P)
-    is outside the wurtzite fit.
+    has expanded back. None where it did not happen (or the run stopped before) or V_gs(P)
+    is outside the ground state's fit.
 
     Args:
-        wurtzite: the potential's wurtzite Birch–Murnaghan fit (per formula unit).
-        rocksalt_v0: its rocksalt V0 (Å³ per formula unit).
+        ground_state: the potential's Birch–Murnaghan fit of the ground state (per formula unit).
+        high_pressure_v0: its V0 of the high-pressure phase (Å³ per formula unit).
     """
-    threshold = 0.5 * (1.0 + rocksalt_v0 / wurtzite.v0)
+    threshold = 0.5 * (1.0 + high_pressure_v0 / ground_state.v0)
 
     def ratio(block: pd.DataFrame) -> float:
         try:
-            reference = wurtzite.volume(block.target_gpa.iloc[0] * GPa)
+            reference = ground_state.volume(block.target_gpa.iloc[0] * GPa)
         except ValueError:
             return float("nan")
         return float(block.volume_per_fu.iloc[len(block) // 2:].mean() / reference)
@@ -302,7 +303,7 @@ def transition_table(traces: Mapping[str, pd.DataFrame],
     DFT EOS transition pressure and the forward overpressure above it.
 
     Args:
-        references: potential name → (its wurtzite fit, its rocksalt V0), see
+        references: potential name → (its ground-state fit, its high-pressure V0), see
             :func:`transition_pressures`.
     """
     rows = []

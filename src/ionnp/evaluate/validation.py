@@ -3,8 +3,9 @@
 Every criterion is computed from the campaign's own outputs (test-split errors, equations of
 state, transition pressures, the NVE run, the effective charge, the split) and reported with its measured value, its
 target and whether it holds; none is skipped silently (a value that could not be measured
-fails, with a note saying why). The thresholds are the project's acceptance criteria for the
-validation campaign (docs/method.md, acceptance criteria); the default campaign is judged by the same table.
+fails, with a note saying why). The thresholds are config keys (``evaluate.criteria``, :class:`Limits`):
+their defaults are the project's acceptance criteria for the ZnO validation campaign
+(docs/method.md, acceptance criteria); the default campaign is judged by the same table.
 A diagnostic is measured and reported the same way but does not count towards the verdict (the
 fine-tuned test error against q: on 8–64-atom cells it does not measure the charge).
 """
@@ -24,19 +25,55 @@ from ionnp.evaluate.modulations import rms_errors
 
 #: Model variants of the metrics table the criteria compare.
 FINAL, EMPIRICAL, SCRATCH = "finetune_qeff", "empirical potential", "scratch_qeff"
-#: Test-split RMSE limits of the final model: meV/atom, meV/Å, GPa.
-ERROR_LIMITS = {"energy_rmse_mev_per_atom": 10.0, "force_rmse_mev_per_a": 200.0, "stress_rmse_gpa": 1.0}
-V0_TOLERANCE, B0_TOLERANCE, TRANSITION_TOLERANCE_GPA = 0.02, 0.15, 2.0
-#: The high-pressure phase of the transition-pressure criterion (from eos.phases' first phase).
-TRANSITION_PHASE = "rocksalt"
-MAX_STRESS_OFFSET_GPA, MIN_NVE_PS, MIN_MD_ATOMS, MAX_DRIFT = 1.0, 2.0, 16, 1.0
-MIN_SPLIT = 10
-#: The effective charge: the paper's window (e), the L/T uncertainty a value is trusted to (e),
-#: and how close (e) to q_L/T the trained models' held-out L − T error must be lowest (also the
-#: distance the fine-tuned test-error minimum over the q grid is reported against, a diagnostic).
-Q_WINDOW, MAX_Q_ERROR, TRAINING_Q_TOLERANCE = (0.5, 1.0), 0.05, 0.25
-#: How close (e) the DFPT charge must lie to q_L/T.
-DFPT_TOLERANCE = 0.1
+#: Test-split RMSE columns of the metrics table, with their units.
+ERROR_UNITS = {"energy_rmse_mev_per_atom": "meV/atom", "force_rmse_mev_per_a": "meV/Å", "stress_rmse_gpa": "GPa"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The acceptance thresholds (config ``evaluate.criteria``; the schema's defaults are ZnO's).
+
+    Attributes:
+        errors: test-split RMSE limit of the final model per :data:`ERROR_UNITS` column.
+        v0_tolerance, b0_tolerance: NNP against DFT equation of state (fractions).
+        transition_tolerance_gpa: NNP against DFT transition pressure (GPa).
+        max_stress_offset_gpa: DFT stress against its energies, after the Pulay correction (GPa).
+        min_nve_ps, min_md_atoms, max_drift: the NVE run (ps, atoms, meV/atom/ps).
+        min_split: structures in each of the validation and test splits.
+        q_window: plausible range of the reference species' effective charge (e).
+        max_q_error: the L/T uncertainty a charge is trusted to (e).
+        training_q_tolerance: how close (e) to q_L/T the trained models' held-out L − T error must
+            be lowest (also the distance the fine-tuned test-error minimum over the q grid is
+            reported against, a diagnostic).
+        dfpt_tolerance: how close (e) q_DFPT must lie to q_L/T.
+        transition_phase: the high-pressure phase of the transition criterion
+            (``prototypes.roles.high_pressure``; None: no transition is judged).
+    """
+
+    errors: dict[str, float]
+    v0_tolerance: float
+    b0_tolerance: float
+    transition_tolerance_gpa: float
+    max_stress_offset_gpa: float
+    min_nve_ps: float
+    min_md_atoms: int
+    max_drift: float
+    min_split: int
+    q_window: tuple[float, float]
+    max_q_error: float
+    training_q_tolerance: float
+    dfpt_tolerance: float
+    transition_phase: str | None
+
+    @classmethod
+    def from_config(cls, criteria: Mapping[str, Any], transition_phase: str | None) -> Limits:
+        """From the ``evaluate.criteria`` section and ``prototypes.roles.high_pressure``."""
+        c = criteria
+        return cls({key: float(c[key]) for key in ERROR_UNITS}, c["v0_tolerance"], c["b0_tolerance"],
+                   c["transition_tolerance_gpa"], c["max_stress_offset_gpa"], c["min_nve_ps"],
+                   c["min_md_atoms"], c["max_drift_mev_per_atom_per_ps"], c["min_split"],
+                   tuple(c["q_window"]), c["max_q_error"], c["training_q_tolerance"],
+                   c["dfpt_tolerance"], transition_phase)
 
 
 @dataclass(frozen=True)
@@ -71,17 +108,16 @@ def _interval(row: pd.Series, column: str, bare: bool = False) -> str:
     return span if bare else f"95 % bootstrap interval over the test structures {span}"
 
 
-def error_criteria(metrics: pd.DataFrame) -> list[Criterion]:
+def error_criteria(metrics: pd.DataFrame, limits: Limits) -> list[Criterion]:
     """Test-split RMSEs of the final model: below the limits, the empirical potential's and the
     from-scratch model's."""
     overall = metrics[metrics.group == "all"].set_index("variant")
     out = []
-    units = {"energy_rmse_mev_per_atom": "meV/atom", "force_rmse_mev_per_a": "meV/Å", "stress_rmse_gpa": "GPa"}
-    for column, limit in ERROR_LIMITS.items():
+    for column, limit in limits.errors.items():
         final = _finite(overall.loc[FINAL, column])
         others = {name: _finite(overall.loc[name, column]) for name in (EMPIRICAL, SCRATCH)
                   if name in overall.index}
-        out.append(Criterion("test errors", f"{column} ≤ {limit:g} {units[column]}", final,
+        out.append(Criterion("test errors", f"{column} ≤ {limit:g} {ERROR_UNITS[column]}", final,
                              f"≤ {limit:g}", final is not None and final <= limit,
                              _interval(overall.loc[FINAL], column)))
         for name, value in others.items():
@@ -91,27 +127,28 @@ def error_criteria(metrics: pd.DataFrame) -> list[Criterion]:
     return out
 
 
-def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame, stress_check: Mapping[str, Any]) -> list[Criterion]:
+def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame, stress_check: Mapping[str, Any],
+                 limits: Limits) -> list[Criterion]:
     """NNP against DFT on the same equation-of-state cells: V0, B0, the ground state, the
-    transition pressure from the first phase of ``eos.phases`` (``transitions.start``), and the
+    transition pressure from the ground state (``transitions.start``) to ``limits.transition_phase``, and the
     stress offset of the DFT labels the models learn and are tested on: ``stress_check``
     (:func:`ionnp.evaluate.eos.stress_check`) per phase, after the Pulay correction."""
     fits = fits.set_index(["method", "phase"])
-    reference = str(transitions.start.iloc[0])  # eos.phases[0], where every transition starts
+    reference = str(transitions.start.iloc[0])  # the ground state, where every transition starts
     phases = [reference] + [p for p in dict.fromkeys(fits.index.get_level_values("phase")) if p != reference]
     out = []
     for phase in phases:
         dft, nnp = fits.loc[("DFT", phase)], fits.loc[("NNP", phase)]
-        for key, tolerance in (("v0_a3", V0_TOLERANCE), ("b0_gpa", B0_TOLERANCE)):
+        for key, tolerance in (("v0_a3", limits.v0_tolerance), ("b0_gpa", limits.b0_tolerance)):
             deviation = _finite(nnp[key] / dft[key] - 1.0)
             out.append(Criterion("equation of state", f"{phase} NNP {key} within {100 * tolerance:g} % of DFT",
                                  deviation, f"|Δ| ≤ {tolerance:g}",
                                  deviation is not None and abs(deviation) <= tolerance,
                                  f"NNP {nnp[key]:.4g}, DFT {dft[key]:.4g}"))
         offset = _finite(stress_check["residual_offset_gpa"][phase])
-        out.append(Criterion("equation of state", f"{phase} DFT stress offset below {MAX_STRESS_OFFSET_GPA:g} GPa",
-                             offset, f"|offset| < {MAX_STRESS_OFFSET_GPA:g}",
-                             offset is not None and abs(offset) < MAX_STRESS_OFFSET_GPA,
+        out.append(Criterion("equation of state", f"{phase} DFT stress offset below {limits.max_stress_offset_gpa:g} GPa",
+                             offset, f"|offset| < {limits.max_stress_offset_gpa:g}",
+                             offset is not None and abs(offset) < limits.max_stress_offset_gpa,
                              f"raw {stress_check['stress_offset_gpa'][phase]:.3g} GPa, Pulay pressure removed from the labels "
                              f"{stress_check['pulay_pressure_gpa']:.3g} GPa"))
     nnp_e0 = {phase: float(fits.loc[("NNP", phase), "e0_ev"]) for phase in phases}
@@ -121,32 +158,35 @@ def eos_criteria(fits: pd.DataFrame, transitions: pd.DataFrame, stress_check: Ma
     out.append(Criterion("equation of state", f"{phases[0]} the NNP's ground state", gap,
                          "E0 of the next phase − E0 > 0 (eV/f.u.)", lowest == phases[0],
                          f"lowest NNP phase: {lowest}"))
-    # the transition the criterion is about: from the reference phase to rocksalt (the table
-    # holds one row per method and phase when eos.phases has more than two)
-    table = transitions[(transitions.start == phases[0]) & (transitions.phase == TRANSITION_PHASE)]
+    if limits.transition_phase is None:  # prototypes.roles.high_pressure: null
+        return out
+    # the transition the criterion is about: from the ground state to the high-pressure phase
+    # (the table holds one row per method and phase when eos.phases has more than two)
+    table = transitions[(transitions.start == phases[0]) & (transitions.phase == limits.transition_phase)]
     table = table.set_index("method")
     pressures = {m: _finite(table.loc[m, "pressure_gpa"]) if m in table.index else None for m in ("DFT", "NNP")}
     difference = (None if None in pressures.values() else pressures["NNP"] - pressures["DFT"])
-    out.append(Criterion("equation of state", f"NNP transition pressure within {TRANSITION_TOLERANCE_GPA:g} GPa of DFT",
-                         difference, f"|Δ| ≤ {TRANSITION_TOLERANCE_GPA:g} GPa",
-                         difference is not None and abs(difference) <= TRANSITION_TOLERANCE_GPA,
+    out.append(Criterion("equation of state", f"NNP transition pressure within {limits.transition_tolerance_gpa:g} GPa of DFT",
+                         difference, f"|Δ| ≤ {limits.transition_tolerance_gpa:g} GPa",
+                         difference is not None and abs(difference) <= limits.transition_tolerance_gpa,
                          f"NNP {pressures['NNP']}, DFT {pressures['DFT']} GPa"))
     return out
 
 
-def md_criteria(summary: Mapping[str, Any], nve: pd.DataFrame, max_spread: float | None) -> list[Criterion]:
+def md_criteria(summary: Mapping[str, Any], nve: pd.DataFrame, max_spread: float | None,
+                limits: Limits) -> list[Criterion]:
     """The NVE run: long enough, large enough, energy conserved, inside the training data."""
     duration = float(nve.time_ps.iloc[-1])
     drift = _finite(summary["nve_drift_mev_per_atom_per_ps"])
     spread = _finite(summary["nve_max_spread_mev_per_atom"])
     left = summary["nve_left_the_data"]
     return [
-        Criterion("MD", f"NVE run of at least {MIN_NVE_PS:g} ps", duration, f"≥ {MIN_NVE_PS:g} ps",
-                  duration >= MIN_NVE_PS),
-        Criterion("MD", f"at least {MIN_MD_ATOMS} atoms", float(summary["n_atoms"]), f"≥ {MIN_MD_ATOMS}",
-                  summary["n_atoms"] >= MIN_MD_ATOMS),
-        Criterion("MD", f"NVE drift below {MAX_DRIFT:g} meV/atom/ps", drift, f"|drift| < {MAX_DRIFT:g}",
-                  drift is not None and abs(drift) < MAX_DRIFT),
+        Criterion("MD", f"NVE run of at least {limits.min_nve_ps:g} ps", duration, f"≥ {limits.min_nve_ps:g} ps",
+                  duration >= limits.min_nve_ps),
+        Criterion("MD", f"at least {limits.min_md_atoms} atoms", float(summary["n_atoms"]), f"≥ {limits.min_md_atoms}",
+                  summary["n_atoms"] >= limits.min_md_atoms),
+        Criterion("MD", f"NVE drift below {limits.max_drift:g} meV/atom/ps", drift, f"|drift| < {limits.max_drift:g}",
+                  drift is not None and abs(drift) < limits.max_drift),
         Criterion("MD", "ensemble spread below the threshold throughout", spread,
                   f"< {max_spread} meV/atom", max_spread is not None and left is None,
                   "" if left is None else f"left the data: {left}"),
@@ -154,8 +194,8 @@ def md_criteria(summary: Mapping[str, Any], nve: pd.DataFrame, max_spread: float
 
 
 def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: pd.DataFrame,
-                    amplitude: float) -> list[Criterion]:
-    """The frozen-modulation charge: in the paper's window, trusted to 0.05 e, near q_DFPT, and
+                    amplitude: float, limits: Limits) -> list[Criterion]:
+    """The frozen-modulation charge: in the plausible window, trusted to ``max_q_error``, near q_DFPT, and
     where the fine-tuned models' held-out L − T energy error (``lt_models``:
     :func:`ionnp.evaluate.modulations.model_lt_table`, at ``amplitude``) is lowest. Where their
     test errors over the q grid are lowest (energy and forces) is reported as a diagnostic: with
@@ -163,15 +203,15 @@ def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: 
     (docs/validation.md), so it does not measure the charge."""
     lt = q_eff["estimators"]["lt"]
     q, q_error = float(lt["q"]), float(lt["q_error"])
-    low, high = Q_WINDOW
+    low, high = limits.q_window
     out = [Criterion("effective charge", f"q_L/T in {low}–{high} e", q, f"{low:g} ≤ q ≤ {high:g}",
                      low <= q <= high, f"q_eff = {q_eff['q_eff']:.4g} e ({q_eff['method']})"),
-           Criterion("effective charge", f"q_L/T uncertainty at most {MAX_Q_ERROR:g} e", q_error,
-                     f"≤ {MAX_Q_ERROR:g} e", q_error <= MAX_Q_ERROR)]
+           Criterion("effective charge", f"q_L/T uncertainty at most {limits.max_q_error:g} e", q_error,
+                     f"≤ {limits.max_q_error:g} e", q_error <= limits.max_q_error)]
     dfpt = q_eff["estimators"]["dfpt"]
-    out.append(Criterion("effective charge", f"q_DFPT within {DFPT_TOLERANCE:g} e of q_L/T",
-                         float(dfpt["q"]) - q, f"|Δ| ≤ {DFPT_TOLERANCE:g} e",
-                         abs(float(dfpt["q"]) - q) <= DFPT_TOLERANCE,
+    out.append(Criterion("effective charge", f"q_DFPT within {limits.dfpt_tolerance:g} e of q_L/T",
+                         float(dfpt["q"]) - q, f"|Δ| ≤ {limits.dfpt_tolerance:g} e",
+                         abs(float(dfpt["q"]) - q) <= limits.dfpt_tolerance,
                          f"q_DFPT = {dfpt['q']:.4g} e (k-point change {dfpt['q_error']}), "
                          f"ε∞ = {dfpt['epsilon_inf']:.3g}"))
     overall = metrics[metrics.group == "all"]
@@ -179,14 +219,14 @@ def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: 
     for column, what in (("energy_rmse_mev_per_atom", "energy"), ("force_rmse_mev_per_a", "force")):
         if len(grid) < 2:
             out.append(Criterion("effective charge", f"fine-tuned {what} error lowest near q_L/T", None,
-                                 f"within {TRAINING_Q_TOLERANCE:g} e", False, "fewer than 2 q on the grid",
+                                 f"within {limits.training_q_tolerance:g} e", False, "fewer than 2 q on the grid",
                                  diagnostic=True))
             continue
         best = grid.loc[grid[column].idxmin()]
         distance = float(best.q) - q
         out.append(Criterion("effective charge", f"fine-tuned {what} error lowest near q_L/T", distance,
-                             f"|q_best − q_L/T| ≤ {TRAINING_Q_TOLERANCE:g} e",
-                             abs(distance) <= TRAINING_Q_TOLERANCE,
+                             f"|q_best − q_L/T| ≤ {limits.training_q_tolerance:g} e",
+                             abs(distance) <= limits.training_q_tolerance,
                              f"lowest at q = {float(best.q):g} e; per q: " + ", ".join(
                                  f"{float(r.q):g}: {float(r[column]):.3g} ({_interval(r, column, bare=True)})"
                                  for _, r in grid.sort_values("q").iterrows()), diagnostic=True))
@@ -194,32 +234,32 @@ def charge_criteria(q_eff: Mapping[str, Any], metrics: pd.DataFrame, lt_models: 
     errors = rms_errors(grid_models, amplitude)
     if len(errors) < 2:
         out.append(Criterion("effective charge", "NNP L − T error lowest near q_L/T", None,
-                             f"within {TRAINING_Q_TOLERANCE:g} e", False, "fewer than 2 q on the grid"))
+                             f"within {limits.training_q_tolerance:g} e", False, "fewer than 2 q on the grid"))
         return out
     charges = grid_models.groupby("variant").q.first()
     best_q = float(charges[errors.idxmin()])
     out.append(Criterion("effective charge", "NNP L − T error lowest near q_L/T", best_q - q,
-                         f"|q_best − q_L/T| ≤ {TRAINING_Q_TOLERANCE:g} e",
-                         abs(best_q - q) <= TRAINING_Q_TOLERANCE,
+                         f"|q_best − q_L/T| ≤ {limits.training_q_tolerance:g} e",
+                         abs(best_q - q) <= limits.training_q_tolerance,
                          f"lowest RMS error {errors.min():.3g} meV/cell at q = {best_q:g} e"))
     return out
 
 
-def split_criteria(split: pd.DataFrame) -> list[Criterion]:
+def split_criteria(split: pd.DataFrame, limits: Limits) -> list[Criterion]:
     """Validation and test splits large enough to decide anything."""
     counts = split.split.value_counts()
-    return [Criterion("data", f"{name} split of at least {MIN_SPLIT} structures", float(counts.get(name, 0)),
-                      f"≥ {MIN_SPLIT}", counts.get(name, 0) >= MIN_SPLIT) for name in ("valid", "test")]
+    return [Criterion("data", f"{name} split of at least {limits.min_split} structures", float(counts.get(name, 0)),
+                      f"≥ {limits.min_split}", counts.get(name, 0) >= limits.min_split) for name in ("valid", "test")]
 
 
 def all_criteria(metrics: pd.DataFrame, fits: pd.DataFrame, transitions: pd.DataFrame,
                  md_summary: Mapping[str, Any], nve: pd.DataFrame, split: pd.DataFrame,
                  max_spread: float | None, q_eff: Mapping[str, Any], lt_models: pd.DataFrame,
-                 amplitude: float, stress_check: Mapping[str, Any]) -> list[Criterion]:
+                 amplitude: float, stress_check: Mapping[str, Any], limits: Limits) -> list[Criterion]:
     """Every criterion, in report order."""
-    return (error_criteria(metrics) + eos_criteria(fits, transitions, stress_check)
-            + md_criteria(md_summary, nve, max_spread)
-            + charge_criteria(q_eff, metrics, lt_models, amplitude) + split_criteria(split))
+    return (error_criteria(metrics, limits) + eos_criteria(fits, transitions, stress_check, limits)
+            + md_criteria(md_summary, nve, max_spread, limits)
+            + charge_criteria(q_eff, metrics, lt_models, amplitude, limits) + split_criteria(split, limits))
 
 
 def verdict(criteria: list[Criterion]) -> tuple[int, int]:

@@ -10,7 +10,7 @@ The energy is that of :class:`~ionnp.nnp.calculator.IonnpCalculator`, E = E_NN +
 split between LAMMPS and Python:
 
 * the Coulomb term is LAMMPS's own: charges q·(±1) on the atoms (the model's
-  ``charge_signs``), ``pair_style coul/long`` and ``kspace_style pppm`` or ``ewald``
+  ``unit_charges``), ``pair_style coul/long`` and ``kspace_style pppm`` or ``ewald``
   (:class:`CoulombSettings`); none when q = 0;
 * the short-range ensemble mean E_NN = Σ_i ε_NN(i) comes from ``fix external`` in
   ``pf/callback`` mode (:class:`ShortRangeFix`): every step LAMMPS hands the positions to the callback,
@@ -153,9 +153,10 @@ class ShortRangeFix:
         self.lmp.commands_list(settings.lammps_commands())
 
     def set_charges(self) -> None:
-        """Charges q·(±1) on every atom, by type."""
+        """Charges q z_s / z_ref on every atom, by type (0 without a Coulomb term)."""
+        unit = self.potential.unit_charges or {}
         for k, element in enumerate(self.type_elements, start=1):
-            charge = self.potential.charge * self.potential.charge_signs[str(element)]
+            charge = self.potential.charge * unit.get(str(element), 0.0)
             self.lmp.command(f"set type {k} charge {charge!r}")
 
     def install(self) -> None:

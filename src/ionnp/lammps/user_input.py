@@ -17,7 +17,7 @@ needs forces (``run``, ``minimize``, ``rerun``), attaches the potential E = E_NN
 The styles and the fix are added as soon as the box exists (so the input's thermo and dump
 commands may name ``f_nnp``), the charges before every force command (atoms may be created
 in between). Atom types follow the model's element order: type k is ``model.elements[k - 1]``
-(cation first: for ZnO type 1 is Zn, type 2 O); ``--types O Zn`` maps them otherwise. Refused
+(largest formal charge first: for ZnO type 1 is Zn, type 2 O); ``--types O Zn`` maps them otherwise. Refused
 with the line that asks for it: ``pair_style``, ``pair_coeff``, ``kspace_style`` (they would
 replace or double-count the potential), ``units`` other than metal, ``include`` (inline the
 file), ``clear`` (checked before anything runs), an ``atom_style`` without charges when q ≠ 0,

@@ -18,7 +18,7 @@ from ionnp.nnp.short_range import ModelSettings
 
 #: Written into every model file; :meth:`NNPotential.load` refuses other formats.
 FILE_FORMAT = "ionnp.nnp"
-FILE_VERSION = 2  # 2: core repulsion radii in every member
+FILE_VERSION = 3  # 2: core repulsion radii in every member; 3: unit charges of any chemistry
 #: The units a model file's numbers are in (written into every file, checked on load).
 UNITS = {"energy": "eV", "length": "Å", "force": "eV/Å", "stress": "eV/Å³, ASE sign, Voigt xx yy zz yz xz xy",
          "charge": "e"}

@@ -31,13 +31,14 @@ class NNPotential(torch.nn.Module):
     Args:
         members: K short-range models with the same elements and descriptor settings.
         charge: the effective charge q (e); 0 switches the Coulomb term off.
-        charge_signs: the unit charge of each element (+1 cation, −1 anion), the charges of
-            E_C(1); default +1 for the first element, −1 for the second (two elements only).
+        unit_charges: the charge of each element in E_C(1) (e): its formal charge over the
+            reference species' (:attr:`ionnp.chemistry.Chemistry.unit_charge`, e.g. Ca +1,
+            F −0.5); needed for a Coulomb term (``charge`` ≠ 0).
         coulomb_accuracy: ε of :func:`ionnp.charges.coulomb.coulomb`.
     """
 
     def __init__(self, members: Sequence[ShortRangeModel], charge: float = 0.0,
-                 charge_signs: Mapping[str, float] | None = None, *,
+                 unit_charges: Mapping[str, float] | None = None, *,
                  coulomb_accuracy: float = 1e-8) -> None:
         super().__init__()
         if not members:
@@ -49,25 +50,23 @@ class NNPotential(torch.nn.Module):
         self.members = torch.nn.ModuleList(members)
         self.elements = first.elements
         self.charge = float(charge)
-        if charge_signs is None:
-            if len(self.elements) != 2:
-                raise ValueError("charge_signs are needed unless there are exactly two elements")
-            charge_signs = {self.elements[0]: 1.0, self.elements[1]: -1.0}
-        if set(charge_signs) != set(self.elements):
-            raise ValueError(f"charge_signs {dict(charge_signs)} do not match elements {self.elements}")
-        self.charge_signs = {e: float(charge_signs[e]) for e in self.elements}
+        if unit_charges is None and self.charge != 0:
+            raise ValueError(f"charge {self.charge} e needs the unit charges of {self.elements}")
+        if unit_charges is not None and set(unit_charges) != set(self.elements):
+            raise ValueError(f"unit_charges {dict(unit_charges)} do not match elements {self.elements}")
+        self.unit_charges = None if unit_charges is None else {e: float(unit_charges[e]) for e in self.elements}
         self.coulomb_accuracy = coulomb_accuracy
 
     @classmethod
     def create(cls, elements: Sequence[str], settings: ModelSettings = ModelSettings(),
-               charge: float = 0.0, charge_signs: Mapping[str, float] | None = None, *,
+               charge: float = 0.0, unit_charges: Mapping[str, float] | None = None, *,
                seed: int = 0) -> NNPotential:
         """``settings.ensemble_size`` freshly initialised members (member k seeded seed + k)."""
         members = []
         for k in range(settings.ensemble_size):
             torch.manual_seed(seed + k)
             members.append(ShortRangeModel(elements, settings))
-        return cls(members, charge, charge_signs)
+        return cls(members, charge, unit_charges)
 
     @property
     def settings(self) -> ModelSettings:
@@ -123,7 +122,9 @@ class NNPotential(torch.nn.Module):
 
     def coulomb_unit(self, atoms: Atoms) -> CoulombResult:
         """E_C(1), F_C(1), σ_C(1) of ``atoms`` with the unit charges."""
-        return coulomb(atoms, self.charge_signs, accuracy=self.coulomb_accuracy)
+        if self.unit_charges is None:
+            raise ValueError("this model has no unit charges (made without a Coulomb term)")
+        return coulomb(atoms, self.unit_charges, accuracy=self.coulomb_accuracy)
 
     def predict(self, atoms: Atoms, *, forces: bool = True, stress: bool = True,
                 spread: bool = True, coulomb_unit: CoulombResult | None = None) -> Prediction:
@@ -169,7 +170,7 @@ class NNPotential(torch.nn.Module):
             "elements": list(self.elements),
             "settings": self.settings.to_dict(),
             "charge": self.charge,
-            "charge_signs": dict(self.charge_signs),
+            "unit_charges": self.unit_charges,
             "coulomb_accuracy": self.coulomb_accuracy,
             "dtype": str(self.dtype).removeprefix("torch."),
             "members": [clone_state(m) for m in self.members],
@@ -197,23 +198,24 @@ class NNPotential(torch.nn.Module):
             member = ShortRangeModel(payload["elements"], settings).to(dtype)
             member.load_state_dict(state)
             members.append(member)
-        model = cls(members, payload["charge"], payload["charge_signs"],
+        model = cls(members, payload["charge"], payload["unit_charges"],
                     coulomb_accuracy=payload["coulomb_accuracy"])
         model.metadata = payload.get("metadata", {})
         return model
 
 
 def check_model_file(path: str | os.PathLike, chemistry: Chemistry) -> None:
-    """Refuse a model file made for another chemistry than ``chemistry`` (elements or the
-    signs of their unit charges).
+    """Refuse a model file made for another chemistry than ``chemistry`` (elements or their
+    unit charges).
 
     Raises:
         ValueError: naming the file, what it holds and the config's chemistry.
     """
     model = NNPotential.load(path)
-    if tuple(model.elements) != chemistry.elements or model.charge_signs != chemistry.signs:
+    if tuple(model.elements) != chemistry.elements or model.unit_charges != chemistry.unit_charge:
         raise ValueError(f"{path} holds elements {model.elements} with unit charges "
-                         f"{model.charge_signs}, but potential.charges gives {chemistry}")
+                         f"{model.unit_charges}, but potential.charges gives {chemistry} (unit charges "
+                         f"{chemistry.unit_charge})")
 
 
 __all__ = ["NNPotential", "Prediction", "check_model_file"]

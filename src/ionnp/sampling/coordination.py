@@ -1,14 +1,19 @@
-"""The order parameter of the sampling: the mean Zn–O coordination number, and its gradient.
+"""The order parameter of the sampling: the mean cation–anion coordination number, and its gradient.
 
-    CN = (1/N_Zn) Σ_{i∈Zn} Σ_{j∈O} Σ_images [s(r_ij) − s(r_c)]  for r_ij < r_c,
+    CN = (1/N_cation) Σ_{i∈cations} Σ_{j∈anions} Σ_images [s(r_ij) − s(r_c)]  for r_ij < r_c,
     s(r) = (1 − (r/r₀)ⁿ) / (1 − (r/r₀)²ⁿ),  n = 6 (Colvars' coordNum default, m = 2n).
+
+Cations and anions are the species of positive and negative formal charge
+(:class:`ionnp.chemistry.Chemistry`); in a compound that is not 1:1 CN is the mean number of
+anions around a cation (8 in fluorite CaF2, 9 in cotunnite), and r₀ is one distance for every
+cation–anion pair (``sampling.metadynamics.cv_r0``: between the first and second shell).
 
 Every periodic image within r_c = ``reach``·r₀ counts, and s is shifted to vanish at r_c so
 CN is continuous. Colvars' ``coordNum`` uses one minimum-image distance per pair instead,
 which in the 8–16-atom cells that DFT can label misses most of the first shell (a rocksalt
 8-atom cell gives 2.4 instead of ≈ 6): that is why the sampling computes the CV here and
-biases it through ``fix external``. For r₀ = 2.6 Å: ≈ 4 in wurtzite and zinc blende, ≈ 5 in
-5-5 (h-MgO), ≈ 6 in rocksalt.
+biases it through ``fix external``. For ZnO with r₀ = 2.6 Å: ≈ 4 in wurtzite and zinc blende,
+≈ 5 in 5-5 (h-MgO), ≈ 6 in rocksalt.
 
 :meth:`CoordinationCV.evaluate` (CN and its derivatives) and :meth:`CoordinationCV.value`
 (CN alone) search the pairs afresh (vesin) at every call. Along a trajectory, :class:`VerletCoordination` keeps the pairs within r_c + skin and searches again
@@ -19,11 +24,14 @@ value stays the exact all-image CN at a fraction of the cost.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
 from vesin import NeighborList
+
+from ionnp.chemistry import species_indices
 
 CVGradients = tuple[float, np.ndarray, np.ndarray]
 """CN, ∂CN/∂r (1/Å, shape (N, 3)) and Σ_pairs d ⊗ ∂CN/∂d (3×3, dimensionless)."""
@@ -105,11 +113,11 @@ class CoordinationCV:
     n: int = 6
 
     @classmethod
-    def for_atoms(cls, atoms: Atoms, cation: str, anion: str, r0: float, **kwargs) -> "CoordinationCV":
-        """The CV of the ``cation``–``anion`` pairs of ``atoms`` (chemical symbols), switching at
-        ``r0`` (Å)."""
-        symbols = np.array(atoms.get_chemical_symbols())
-        return cls(np.flatnonzero(symbols == cation), np.flatnonzero(symbols == anion), r0, **kwargs)
+    def for_atoms(cls, atoms: Atoms, cations: Sequence[str], anions: Sequence[str], r0: float,
+                  **kwargs) -> "CoordinationCV":
+        """The CV of the pairs of a ``cations`` and an ``anions`` atom of ``atoms`` (chemical
+        symbols), switching at ``r0`` (Å)."""
+        return cls(species_indices(atoms, cations), species_indices(atoms, anions), r0, **kwargs)
 
     @property
     def cutoff(self) -> float:
@@ -245,7 +253,7 @@ class VerletCoordination:
         self.searches += 1
 
 
-def coordination_number(atoms: Atoms, cation: str, anion: str, r0: float) -> float:
-    """Mean number of ``anion`` atoms around a ``cation`` (see :class:`CoordinationCV`)."""
-    cv = CoordinationCV.for_atoms(atoms, cation, anion, r0=r0)
+def coordination_number(atoms: Atoms, cations: Sequence[str], anions: Sequence[str], r0: float) -> float:
+    """Mean number of ``anions`` atoms around a ``cations`` atom (see :class:`CoordinationCV`)."""
+    cv = CoordinationCV.for_atoms(atoms, cations, anions, r0=r0)
     return cv.value(atoms.positions, atoms.cell.array)

@@ -1,9 +1,10 @@
 """Sampling: well-tempered metadynamics with the empirical potential, and frame labelling.
 
 One run starts from a relaxed prototype, heats it to T in NPT at pressure P with a fully
-flexible cell (``fix npt ... tri``), and biases the mean Zn–O coordination number
-(:mod:`ionnp.sampling.coordination`) through ``fix external`` so that the run climbs from 4-fold to
-5- and 6-fold coordination and the pool holds transition paths, not only minima. The dynamics
+flexible cell (``fix npt ... tri``), and biases the mean cation–anion coordination number
+(:mod:`ionnp.sampling.coordination`) through ``fix external`` so that the run climbs between
+coordinations (ZnO: from 4-fold to 5- and 6-fold) and the pool holds transition paths, not only
+minima. The dynamics
 use fast Ewald settings; every written frame is then relabelled with the precise ones:
 
 - total energy, forces, stress (Buckingham + Coulomb);
@@ -323,7 +324,7 @@ def run_metadynamics(
     metad = WellTemperedMetadynamics(s.hill_height, s.hill_width, s.bias_temperature,
                                      s.temperature, s.walls, s.wall_constant)
     chemistry = potential.chemistry
-    cv = CoordinationCV.for_atoms(start, chemistry.cation, chemistry.anion, r0=s.cv_r0)
+    cv = CoordinationCV.for_atoms(start, chemistry.cations, chemistry.anions, r0=s.cv_r0)
     cell = LammpsCell(start, potential, md_accuracy=s.kspace_accuracy, log_file=log_file)
     bias = _Bias(cell.lmp, VerletCoordination(cv, cv_skin), metad, s.pace) if s.biased else None
     callback = _RunCallback(cell, cv, s, bias, progress)

@@ -29,7 +29,7 @@ def train_ensemble(
     *,
     pretrained: NNPotential | None = None,
     charge: float = 0.0,
-    charge_signs: Mapping[str, float] | None = None,
+    unit_charges: Mapping[str, float] | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> tuple[NNPotential, list[pd.DataFrame]]:
@@ -59,7 +59,7 @@ def train_ensemble(
                        progress=progress, name=f"member {k}")
         members.append(result.model)
         histories.append(result.history.assign(member=k))
-    return NNPotential(members, charge, charge_signs), histories
+    return NNPotential(members, charge, unit_charges), histories
 
 
 __all__ = ["train_ensemble"]

@@ -45,10 +45,11 @@ class Sample:
     targets: Targets
 
 
-def coulomb_factor(charge: float, formal_charge: float) -> float:
-    """z² − q²: the multiple of E_C(1) that the A-Train target at effective charge q = ``charge``
-    keeps of the empirical potential's Coulomb energy at formal charge z."""
-    return formal_charge**2 - charge**2
+def coulomb_factor(charge: float, reference_charge: float) -> float:
+    """z_ref² − q²: the multiple of E_C(1) that the A-Train target at effective charge q =
+    ``charge`` keeps of the empirical potential's Coulomb energy, z_ref² E_C(1) at the formal
+    charges (z_ref = ``reference_charge``, :attr:`ionnp.chemistry.Chemistry.reference_charge`)."""
+    return reference_charge**2 - charge**2
 
 
 def pretrain_targets(atoms: Atoms, coulomb_unit: CoulombResult | None = None,
