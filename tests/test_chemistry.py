@@ -71,3 +71,15 @@ def test_files_of_another_chemistry_are_refused_naming_both(tmp_path):
     check_model_file(model, mgo)
     with pytest.raises(ValueError, match=rf"{model} holds elements \('Mg', 'O'\)"):
         check_model_file(model, zno)
+
+
+def test_coulomb_at_the_formal_charges_is_z_ref_squared_times_the_unit_one():
+    """What A-Train relies on (ionnp.train.targets.coulomb_factor): for CaF2, the Ewald energy at
+    Ca +2, F −1 is z_ref² = 4 times the one at the unit charges Ca +1, F −½."""
+    caf2 = Chemistry.from_charges({"Ca": 2.0, "F": -1.0})
+    atoms = bulk("CaF2", "fluorite", a=5.46, cubic=True)
+    atoms.rattle(0.05, seed=2)
+    formal = coulomb(atoms, caf2.charges, accuracy=1e-10)
+    unit = coulomb(atoms, caf2.unit_charges(atoms), accuracy=1e-10)
+    assert formal.energy == pytest.approx(caf2.reference_charge**2 * unit.energy, rel=1e-9)
+    np.testing.assert_allclose(formal.forces, 4.0 * unit.forces, atol=1e-9)

@@ -60,19 +60,16 @@ def test_rocksalt_relaxes_to_the_rigid_ion_lattice_constant(mgo):
 
 
 def test_both_charge_estimators_see_mgo(mgo):
-    """DFPT on the 2-atom primitive rocksalt: Z*(Mg) near the literature PBE 1.95–2.0 (the sum
-    rule: O's opposite) and ε∞ above PBE's converged 3.0–3.2 (a coarse k-mesh inflates it); the
-    L/T and DFPT scales of the formal charges both physical (0 < λ < 1) and the fine-tuned model
-    carries q_eff with MgO's unit charges."""
+    """DFPT runs on rocksalt's 2-atom primitive cell, both estimators give a physical scale of the
+    formal charges (0 < λ < 1), and the fine-tuned model carries q_eff with MgO's unit charges.
+    At CI's 30 Ry, half what the Mg file asks for, the Born charges are not MgO's (Z*(Mg) 3.3, the
+    sum rule broken by 1.5 e): their physics is checked at 60 Ry in tests/charges/test_dfpt.py."""
     import torch
 
     result = json.loads((mgo / "results/charges/q_eff.json").read_text())
     dfpt = json.loads((mgo / "results/charges/dfpt.json").read_text())
-    born = np.array(dfpt["per_kspacing"][0]["born"])
-    assert len(born) == 2 and dfpt["per_kspacing"][0]["symbols"] == ["Mg", "O"]
-    assert np.trace(born[0]) / 3 == pytest.approx(1.97, abs=0.15)
-    assert np.trace(born[0]) / 3 == pytest.approx(-np.trace(born[1]) / 3, abs=0.05)
-    assert 2.9 < dfpt["epsilon_inf"] < 4.5
+    assert len(dfpt["per_kspacing"][0]["born"]) == 2 and dfpt["per_kspacing"][0]["symbols"] == ["Mg", "O"]
+    assert dfpt["scale"] == pytest.approx(dfpt["q"] / 2.0)
     for name in ("lt", "dfpt"):
         assert 0.0 < result["estimators"][name]["q"] / 2.0 < 1.0, result["estimators"][name]
     model = torch.load(mgo / "models/finetune_qeff.pt", weights_only=True)

@@ -66,7 +66,7 @@ def test_pretrain_targets_at_q_plus_q2_coulomb_are_the_empirical_labels(frames, 
         atoms = frames[2]
         total = evaluate(atoms, potential)
         unit = coulomb(atoms, ZNO.unit_charges(atoms))
-        factor = coulomb_factor(q, ZNO.formal_charge)
+        factor = coulomb_factor(q, ZNO.reference_charge)
         targets = pretrain_targets(atoms, unit, factor)
         back = unit.scaled(q)
         assert targets.energy + back.energy == pytest.approx(total.energy, abs=1e-6 * len(atoms))
@@ -81,7 +81,7 @@ def test_pretrained_at_q1_plus_coulomb_reproduces_the_empirical_potential(frames
     frames' empirical (Buckingham + formal-charge Ewald, LAMMPS) forces far better than their
     spread, and energies per atom within a small fraction of their spread."""
     units = [coulomb(a, ZNO.unit_charges(a)) for a in frames]
-    factor = coulomb_factor(1.0, ZNO.formal_charge)
+    factor = coulomb_factor(1.0, ZNO.reference_charge)
     samples = pretrain_samples(frames, ELEMENTS, MODEL.descriptors.cutoff, coulomb_units=units,
                                factor=factor)
     settings = TrainingSettings(epochs=25, batch_size=4, learning_rate=1e-2, forces_weight=1.0,
