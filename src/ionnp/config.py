@@ -151,7 +151,7 @@ def write_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
 def _check_cross_keys(config: Mapping[str, Any]) -> None:
     """Rules that span keys, which a JSON schema cannot state."""
     chemistry = _check_chemistry(config)
-    _check_phases(config, chemistry)
+    _check_structures(config, chemistry)
     sampling, prototypes = config["sampling"], config["prototypes"]
     for key in ("phases", "pressures"):
         missing = [v for v in sampling[key] if v not in prototypes[key]]
@@ -167,6 +167,7 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     if 0 not in prototypes["pressures"]:
         raise ConfigError("config key prototypes.pressures: must include 0; the equations of "
                           "state and the MD start from the cells relaxed at 0 GPa")
+    _check_phases(config, chemistry)
     distill = config["distill"]
     pool = pool_size(config)
     if distill["n_pretrain"] > pool:
@@ -263,14 +264,11 @@ def _check_chemistry(config: Mapping[str, Any]):
     return chemistry
 
 
-def _check_phases(config: Mapping[str, Any], chemistry) -> None:
-    """Every named phase exists, every structure builds with the campaign's species, every
-    role names a relaxed phase and the stages that need a role's DFT equation of state get it."""
-    from ionnp.charges.polar import PolarCrystal
+def _check_structures(config: Mapping[str, Any], chemistry) -> None:
+    """Every structure builds with the campaign's species, every relaxed phase has one."""
     from ionnp.prototypes.structures import build
 
-    prototypes = config["prototypes"]
-    structures, phases, roles = prototypes["structures"], prototypes["phases"], prototypes["roles"]
+    structures, phases = config["prototypes"]["structures"], config["prototypes"]["phases"]
     for phase, structure in structures.items():
         try:
             build(structure, chemistry)
@@ -280,6 +278,15 @@ def _check_phases(config: Mapping[str, Any], chemistry) -> None:
     if unknown:
         raise ConfigError(f"config key prototypes.phases: {unknown} not in prototypes.structures "
                           f"({', '.join(structures)})")
+
+
+def _check_phases(config: Mapping[str, Any], chemistry) -> None:
+    """Every role names a relaxed phase, the polar crystal is cubic, every sampled phase has a
+    supercell, and the stages that need a role's DFT equation of state get it."""
+    from ionnp.charges.polar import PolarCrystal
+
+    prototypes = config["prototypes"]
+    structures, phases, roles = prototypes["structures"], prototypes["phases"], prototypes["roles"]
     for name, phase in roles.items():
         if phase is not None and phase not in phases:
             raise ConfigError(f"config key prototypes.roles.{name}: {phase!r} is not in prototypes.phases {phases}")

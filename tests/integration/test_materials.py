@@ -47,8 +47,12 @@ def mgo(tmp_path_factory):
 
 
 def test_nothing_of_zno_is_left(mgo):
-    config = (mgo / "results/config.yaml").read_text()
-    assert "Zn" not in config and "wurtzite" not in config
+    """The material file replaces the default's species, pairs and phases whole (not merged)."""
+    text = (mgo / "results/config.yaml").read_text()
+    config = yaml.safe_load(text)
+    assert "Zn" not in text and config["potential"]["charges"] == {"Mg": 2.0, "O": -2.0}
+    assert set(config["potential"]["pairs"]) == {"Mg-O", "O-O"}
+    assert set(config["prototypes"]["structures"]) == {"rocksalt", "hmgo", "wurtzite", "cscl"}
     assert sorted(p.name for p in (mgo / "results/dft/pseudo").glob("*.UPF")) == ["Mg.UPF", "O.UPF"]
 
 

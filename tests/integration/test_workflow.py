@@ -106,7 +106,12 @@ def test_the_config_stack_holds_from_any_directory(tmp_path):
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"prototypes": {"phases": ["wurtzite", "diamond"]}}, "config key prototypes.phases[1]"),
+        ({"prototypes": {"phases": ["wurtzite", "diamond"]}},
+         "config key prototypes.phases: ['diamond'] not in prototypes.structures"),
+        ({"potential": {"charges": {"Zn": 2.0, "O": -2.0, "S": -2.0}}},  # a ternary needs structure files
+         "Zn-O-S: the formula unit of three or more species is not fixed"),
+        ({"prototypes": {"structures": {"wurtzite": {"file": "missing.cif"}}}},
+         "config key prototypes.structures.wurtzite: structure file"),
         ({"prototypes": {"pressures": ["high"]}}, "config key prototypes.pressures[0]"),
         ({"prototypes": {"pressure": [1]}}, "unknown config key prototypes.pressure"),
         ({"potential": {"cutoff": -1.0}}, "config key potential.cutoff"),
