@@ -44,6 +44,8 @@ def test_default_config_is_valid_and_not_modified(default_config):
         ({"prototypes": {"roles": {"high_pressure": "cotunnite"}}}, "prototypes.roles.high_pressure",
          "'cotunnite' is not in prototypes.phases"),
         ({"prototypes": {"roles": {"polar_cubic": "wurtzite"}}}, "prototypes.roles.polar_cubic", "has no cubic cell"),
+        ({"prototypes": {"roles": {"polar_cubic": "fluorite"}}}, "prototypes.roles.polar_cubic",
+         "'fluorite' is not in prototypes.structures"),
         ({"prototypes": {"structures": {"wurtzite": {"file": "no/such/file.cif"}}}}, "prototypes.structures.wurtzite",
          "cannot be read"),
         ({"potential": {"charges": {"Mg": 2.0, "O": -2.0}, "pairs": {}},

@@ -287,9 +287,11 @@ def _check_phases(config: Mapping[str, Any], chemistry) -> None:
 
     prototypes = config["prototypes"]
     structures, phases, roles = prototypes["structures"], prototypes["phases"], prototypes["roles"]
-    for name, phase in roles.items():
-        if phase is not None and phase not in phases:
-            raise ConfigError(f"config key prototypes.roles.{name}: {phase!r} is not in prototypes.phases {phases}")
+    for name, phase in roles.items():  # the polar crystal is built, not relaxed: structures suffice
+        known = structures if name == "polar_cubic" else phases
+        where = "prototypes.structures" if name == "polar_cubic" else "prototypes.phases"
+        if phase is not None and phase not in known:
+            raise ConfigError(f"config key prototypes.roles.{name}: {phase!r} is not in {where} {list(known)}")
     try:
         PolarCrystal.from_structure(structures[roles["polar_cubic"]], chemistry)
     except ValueError as error:
