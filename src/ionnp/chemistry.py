@@ -92,13 +92,9 @@ class Chemistry:
         return tuple(s for s, z in zip(self.species, self.formal_charges) if z < 0)
 
     @property
-    def reference(self) -> str:
-        """The species whose effective charge q every stage reports (first in model order)."""
-        return self.species[0]
-
-    @property
     def reference_charge(self) -> float:
-        """z_ref (e): q = λ z_ref, and the empirical potential is the NNP's form at q = z_ref."""
+        """z_ref (e) of the reference species (the first, largest formal charge): q = λ z_ref, and
+        the empirical potential is the NNP's form at q = z_ref."""
         return self.formal_charges[0]
 
     @property

@@ -11,7 +11,7 @@ import pytest
 
 from ionnp.charges.dfpt import DfptResult, DielectricResponse, parse_ph_output, summarise
 from ionnp.chemistry import Chemistry
-from tests.reference import ZNO
+from reference import ZNO
 
 OUTPUT = Path(__file__).parents[1] / "data" / "ph_wurtzite_k443.out"
 
