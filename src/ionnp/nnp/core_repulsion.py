@@ -27,19 +27,18 @@ from ase.units import Bohr, Hartree
 #: k_e = e²/(4πε₀) in eV Å (the value LAMMPS's metal units and ASE agree on to 1e-6).
 COULOMB_EV_A = Hartree * Bohr
 
-#: ZBL universal screening: coefficients and exponents of φ, and the length 0.46850 Å.
-ZBL_COEFFICIENTS = (0.18175, 0.50986, 0.28022, 0.02817)
-ZBL_EXPONENTS = (3.19980, 0.94229, 0.40290, 0.20162)
-ZBL_LENGTH = 0.46850
-
 
 def zbl_energy(r: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
     """V_ZBL(r) (eV) of pairs at distances ``r`` (Å) with atomic numbers ``z_a``, ``z_b``
-    (all broadcastable, floating point)."""
-    screening = ZBL_LENGTH / (z_a**0.23 + z_b**0.23)
+    (all broadcastable, floating point). TorchScript-compatible, hence the constants inline:
+    ZBL's universal screening (coefficients and exponents of φ, the length 0.46850 Å) and
+    k_e = :data:`COULOMB_EV_A` (a test ties the two)."""
+    coulomb_ev_a = 14.399645351950548
+    screening = 0.46850 / (z_a**0.23 + z_b**0.23)
     x = r / screening
-    phi = sum(c * torch.exp(-e * x) for c, e in zip(ZBL_COEFFICIENTS, ZBL_EXPONENTS))
-    return COULOMB_EV_A * z_a * z_b / r * phi
+    phi = (0.18175 * torch.exp(-3.19980 * x) + 0.50986 * torch.exp(-0.94229 * x)
+           + 0.28022 * torch.exp(-0.40290 * x) + 0.02817 * torch.exp(-0.20162 * x))
+    return coulomb_ev_a * z_a * z_b / r * phi
 
 
 def smooth_step(r: torch.Tensor, onset: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
@@ -51,7 +50,7 @@ def smooth_step(r: torch.Tensor, onset: torch.Tensor, cutoff: torch.Tensor) -> t
 def pair_core_energy(r: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor, onset: torch.Tensor,
                      cutoff: torch.Tensor) -> torch.Tensor:
     """V_ZBL(r) S(r) per pair (eV); exactly zero at and beyond ``cutoff`` (also where a pair has
-    cutoff 0, i.e. no core term)."""
+    cutoff 0, i.e. no core term). TorchScript-compatible (the deployed model calls it too)."""
     active = r < cutoff
     safe_r = torch.where(active, r, torch.ones_like(r))
     energy = zbl_energy(safe_r, z_a, z_b) * smooth_step(safe_r, onset, cutoff)

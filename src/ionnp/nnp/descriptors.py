@@ -78,18 +78,63 @@ def _triplets(center: torch.Tensor, n_atoms: int) -> tuple[torch.Tensor, torch.T
     order = torch.argsort(center, stable=True)
     counts = torch.bincount(center, minlength=n_atoms)
     starts = torch.cumsum(counts, 0) - counts
-    first, second = [], []
-    for count in torch.unique(counts).tolist():
+    first: list[torch.Tensor] = []
+    second: list[torch.Tensor] = []
+    sizes: list[int] = torch.unique(counts).tolist()
+    for count in sizes:
         if count < 2:
             continue
-        block = torch.triu_indices(count, count, offset=1)
+        block = torch.triu_indices(count, count, offset=1, device=center.device)
         offsets = starts[counts == count]
         first.append(order[(offsets[:, None] + block[0][None, :]).reshape(-1)])
         second.append(order[(offsets[:, None] + block[1][None, :]).reshape(-1)])
-    if not first:
-        empty = torch.zeros(0, dtype=torch.long)
+    if len(first) == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=center.device)
         return empty, empty
     return torch.cat(first), torch.cat(second)
+
+
+def symmetry_functions(vectors: torch.Tensor, center: torch.Tensor, neighbor_species: torch.Tensor,
+                       n_centers: int, n_species: int, pair_index: torch.Tensor,
+                       radial_shifts: torch.Tensor, angular_shifts: torch.Tensor,
+                       angles: torch.Tensor, cutoff: float, angular_cutoff: float,
+                       radial_eta: float, angular_eta: float, zeta: float) -> torch.Tensor:
+    """The descriptors of ``n_centers`` atoms from their neighbour pairs, shape
+    (n_centers, n_features); TorchScript-compatible (the deployed model calls it too).
+
+    Args:
+        vectors: (P, 3) r_j − r_i (Å) of every pair within ``cutoff``, centre i first.
+        center: (P,) centre index i of each pair (< n_centers).
+        neighbor_species: (P,) species index of each pair's neighbour j.
+        pair_index: (n_species, n_species) index of each unordered species pair.
+        radial_shifts, angular_shifts (Å), angles (rad): the grid of shifts (float64).
+        cutoff, angular_cutoff (Å), radial_eta, angular_eta (Å⁻²), zeta: the shape.
+    """
+    dtype = vectors.dtype
+    r = torch.linalg.norm(vectors, dim=1)
+    # Radial: scatter each pair into (centre, neighbour species, shift).
+    radial_terms = torch.exp(-radial_eta * (r[:, None] - radial_shifts.to(dtype)) ** 2)
+    radial_terms = radial_terms * _cutoff_function(r, cutoff)[:, None]
+    radial = torch.zeros(n_centers * n_species, radial_shifts.shape[0], dtype=dtype, device=vectors.device)
+    radial = radial.index_add(0, center * n_species + neighbor_species, radial_terms)
+    # Angular: pairs of neighbours of the same centre inside the angular cut-off.
+    close = torch.nonzero(r < angular_cutoff).squeeze(1)
+    p, q = _triplets(center[close], n_centers)
+    p, q = close[p], close[q]
+    cos = (vectors[p] * vectors[q]).sum(1) / (r[p] * r[q])
+    theta = torch.acos(torch.clamp(cos * 0.999999, -1.0, 1.0))  # finite gradient at 0, π
+    angle_terms = (1.0 + torch.cos(theta[:, None] - angles.to(dtype))) ** zeta
+    mean_r = 0.5 * (r[p] + r[q])
+    distance_terms = torch.exp(-angular_eta * (mean_r[:, None] - angular_shifts.to(dtype)) ** 2)
+    weight = (2.0 ** (1.0 - zeta) * _cutoff_function(r[p], angular_cutoff)
+              * _cutoff_function(r[q], angular_cutoff))
+    terms = (weight[:, None, None] * distance_terms[:, :, None] * angle_terms[:, None, :]).reshape(p.shape[0], -1)
+    n_pairs = n_species * (n_species + 1) // 2
+    angular = torch.zeros(n_centers * n_pairs, angular_shifts.shape[0] * angles.shape[0], dtype=dtype,
+                          device=vectors.device)
+    pair_species = pair_index[neighbor_species[p], neighbor_species[q]]
+    angular = angular.index_add(0, center[p] * n_pairs + pair_species, terms)
+    return torch.cat([radial.reshape(n_centers, -1), angular.reshape(n_centers, -1)], dim=1)
 
 
 class SymmetryFunctions(torch.nn.Module):
@@ -130,28 +175,10 @@ class SymmetryFunctions(torch.nn.Module):
             species: (N,) species indices into ``elements``.
             neighbors: full neighbour list within ``settings.cutoff``.
         """
-        s, n_species, n_atoms = self.settings, len(self.elements), len(positions)
-        dtype = positions.dtype
-        vectors = positions[neighbors.j] - positions[neighbors.i] + neighbors.shifts.to(dtype) @ cell
-        r = torch.linalg.norm(vectors, dim=1)
-        # Radial: scatter each pair into (centre, neighbour species, shift).
-        radial_terms = torch.exp(-s.radial_eta * (r[:, None] - self.radial_shifts.to(dtype)) ** 2)
-        radial_terms = radial_terms * _cutoff_function(r, s.cutoff)[:, None]
-        radial = torch.zeros(n_atoms * n_species, s.n_radial, dtype=dtype)
-        radial = radial.index_add(0, neighbors.i * n_species + species[neighbors.j], radial_terms)
-        # Angular: pairs of neighbours of the same centre inside the angular cut-off.
-        close = torch.nonzero(r < s.angular_cutoff).squeeze(1)
-        p, q = _triplets(neighbors.i[close], n_atoms)
-        p, q = close[p], close[q]
-        cos = (vectors[p] * vectors[q]).sum(1) / (r[p] * r[q])
-        theta = torch.acos(torch.clamp(cos * 0.999999, -1.0, 1.0))  # finite gradient at 0, π
-        angle_terms = (1.0 + torch.cos(theta[:, None] - self.angles.to(dtype))) ** s.zeta
-        mean_r = 0.5 * (r[p] + r[q])
-        distance_terms = torch.exp(-s.angular_eta * (mean_r[:, None] - self.angular_shifts.to(dtype)) ** 2)
-        weight = 2.0 ** (1.0 - s.zeta) * _cutoff_function(r[p], s.angular_cutoff) * _cutoff_function(r[q], s.angular_cutoff)
-        terms = (weight[:, None, None] * distance_terms[:, :, None] * angle_terms[:, None, :]).reshape(len(p), -1)
-        n_pairs = n_species * (n_species + 1) // 2
-        angular = torch.zeros(n_atoms * n_pairs, terms.shape[1], dtype=dtype)
-        pair_species = self.pair_index[species[neighbors.j[p]], species[neighbors.j[q]]]
-        angular = angular.index_add(0, neighbors.i[p] * n_pairs + pair_species, terms)
-        return torch.cat([radial.reshape(n_atoms, -1), angular.reshape(n_atoms, -1)], dim=1)
+        s = self.settings
+        vectors = (positions[neighbors.j] - positions[neighbors.i]
+                   + neighbors.shifts.to(positions.dtype) @ cell)
+        return symmetry_functions(vectors, neighbors.i, species[neighbors.j], len(positions),
+                                  len(self.elements), self.pair_index, self.radial_shifts,
+                                  self.angular_shifts, self.angles, s.cutoff, s.angular_cutoff,
+                                  s.radial_eta, s.angular_eta, s.zeta)
