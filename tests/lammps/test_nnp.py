@@ -41,12 +41,13 @@ def assert_same_labels(atoms: Atoms, expected: Atoms) -> None:
     np.testing.assert_allclose(atoms.get_stress(), expected.get_stress(), rtol=0, atol=STRESS_TOL)
 
 
+@pytest.mark.parametrize("route", ["pair_style", "fix_external"])
 @pytest.mark.parametrize("charge", [0.0, 0.9])
-def test_step_zero_equals_ionnp_calculator(charge):
+def test_step_zero_equals_ionnp_calculator(charge, route):
     model = potential(charge)
     atoms = wurtzite()
     expected = reference(atoms, model)
-    with LammpsNNP(atoms, model, coulomb=PRECISE_COULOMB) as md:
+    with LammpsNNP(atoms, model, coulomb=PRECISE_COULOMB, route=route) as md:
         snapshot = md.snapshot()
         row = md.run(0).thermo.iloc[0]
     assert_same_labels(snapshot, expected)
@@ -60,6 +61,7 @@ def test_step_zero_equals_ionnp_calculator(charge):
     assert row.pressure_gpa == pytest.approx(-expected.get_stress()[:3].mean() / units.GPa,
                                              abs=STRESS_TOL / units.GPa)
     assert row.volume_a3 == pytest.approx(atoms.get_volume(), rel=1e-12)
+    assert row.energy_spread_ev == pytest.approx(expected.calc.results["energy_std"], rel=1e-8)
 
 
 @pytest.mark.slow
@@ -156,7 +158,7 @@ def test_callback_errors_surface():
 
     model.short_range = broken
     with pytest.raises(RuntimeError, match="callback") as info:
-        LammpsNNP(wurtzite(), model)
+        LammpsNNP(wurtzite(), model, route="fix_external")
     assert isinstance(info.value.__cause__, FloatingPointError)
 
 

@@ -3,6 +3,10 @@ LAMMPS path (LammpsNNP) and IonnpCalculator on the same configuration."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase.io import write
@@ -71,6 +75,19 @@ def test_command_line(setup, capsys):
                  str(tmp_path / "log.lammps")]) == 0
     assert "done in" in capsys.readouterr().err
     assert "f_nnp[1]" in (tmp_path / "log.lammps").read_text()
+
+
+def test_more_than_one_rank_is_refused(setup):
+    """The callback route cannot split the network over ranks: two are refused (pair_style
+    ionnp is the route for many ranks, tests/deploy/test_pair_style.py)."""
+    path, _, text, tmp_path = setup
+    (tmp_path / "in.user").write_text(text)
+    bin_dir = Path(sys.prefix) / "bin"
+    result = subprocess.run([str(bin_dir / "mpiexec"), "-n", "2", str(bin_dir / "ionnp-lammps"), "-in",
+                             str(tmp_path / "in.user"), "--model", str(path)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "on one MPI rank, not 2" in result.stderr and "pair_style ionnp" in result.stderr
 
 
 @pytest.mark.parametrize("line, message", [

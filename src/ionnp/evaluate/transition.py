@@ -229,11 +229,11 @@ def _ramp(engine: _Engine, settings: RampSettings, chemistry: Chemistry, n_atoms
 def nnp_ramp(atoms: Atoms, model: str | os.PathLike, settings: RampSettings, chemistry: Chemistry,
              seed: int, checkpoint_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list[Atoms]]:
     """The ramp with an ionnp model inside LAMMPS (PPPM Coulomb at its q, the network through
-    ``fix external``); resumable through ``checkpoint_dir`` (module docstring)."""
+    ``pair_style ionnp``); resumable through ``checkpoint_dir`` (module docstring)."""
     checkpoint = (None if checkpoint_dir is None else
                   Checkpoint(checkpoint_dir, ramp_fingerprint(settings, atoms, Path(model).read_bytes(), seed)))
     with LammpsNNP(atoms, model) as md:
-        engine = _Engine(md.lmp, md.fix.command, md.snapshot, lambda: md.energy_spread)
+        engine = _Engine(md.lmp, md.command, md.snapshot, lambda: md.energy_spread)
         return _ramp(engine, settings, chemistry, len(atoms), formula_units(atoms), seed, "NNP ramp",
                      checkpoint)
 

@@ -6,16 +6,18 @@
                        # total_ev, pressure_gpa, volume_a3
     result.frames      # Atoms every ``frames_every`` steps, with energy, forces and stress
 
-The energy is that of :class:`~ionnp.nnp.calculator.IonnpCalculator`, E = E_NN + q² E_C(1),
-split between LAMMPS and Python:
+The energy is that of :class:`~ionnp.nnp.calculator.IonnpCalculator`, E = E_NN + q² E_C(1):
 
-* the Coulomb term is LAMMPS's own: charges q·(±1) on the atoms (the model's
+* the Coulomb term is LAMMPS's own: charges q z_s/z_ref on the atoms (the model's
   ``unit_charges``), ``pair_style coul/long`` and ``kspace_style pppm`` or ``ewald``
   (:class:`CoulombSettings`); none when q = 0;
-* the short-range ensemble mean E_NN = Σ_i ε_NN(i) comes from ``fix external`` in
-  ``pf/callback`` mode (:class:`ShortRangeFix`): every step LAMMPS hands the positions to the callback,
-  which returns the model's forces, energy and virial W = −V σ_NN; ``fix_modify energy yes
-  virial yes`` adds them to LAMMPS's potential energy and pressure.
+* the short-range ensemble mean E_NN = Σ_i ε_NN(i) comes, by default, from ``pair_style ionnp``
+  (:class:`PairStyleTerm`: the compiled plugin of ``lammps-plugin/`` running the model exported
+  with :func:`ionnp.deploy.export.export_model`, overlaid on ``coul/long``), or, with
+  ``route="fix_external"``, from ``fix external`` in ``pf/callback`` mode (:class:`ShortRangeFix`:
+  every step LAMMPS hands the positions to a Python callback, which returns the model's forces,
+  energy and virial W = −V σ_NN). The two routes give the same numbers; the pair style needs no
+  Python per step (benchmarks/lammps_routes.py).
 
 LAMMPS integrates (velocity Verlet; Nosé–Hoover chains and the MTK barostat for nvt/npt) and
 sums the Coulomb term with PPPM, O(N log N). Units: LAMMPS ``metal`` inside (Å, eV, ps, bar),
@@ -27,6 +29,8 @@ orientation of the input structure (LAMMPS works in a rotated, lower-triangular 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -37,8 +41,12 @@ from ase import Atoms
 from ase.calculators.lammps import Prism
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from ionnp.deploy.export import export_model
+from ionnp.deploy.lammps_input import plugin_path
 from ionnp.lammps.box import (
     GPA_TO_BAR,
+    LMP_STYLE_GLOBAL,
+    LMP_TYPE_VECTOR,
     VELOCITY_TO_LAMMPS,
     box,
     create_box,
@@ -56,8 +64,12 @@ _THERMO = {
     "ke": "kinetic_ev", "etotal": "total_ev", "press": "pressure_gpa", "vol": "volume_a3",
 }
 _FIX = "nnp"
+#: The compute of the pair style's ensemble energy spread (c_nnp_spread[1], eV).
+_SPREAD = "nnp_spread"
 
 Barostat = Literal["iso", "aniso", "tri"]
+#: How the short-range term enters LAMMPS: the compiled pair style or Python's fix external.
+Route = Literal["pair_style", "fix_external"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,64 @@ class MDResult:
     stopped_at: int | None = None
 
 
+def charge_commands(potential: NNPotential, type_elements: Sequence[str]) -> list[str]:
+    """``set type`` commands: charge q z_s / z_ref on every atom of each type."""
+    unit = potential.unit_charges or {}
+    return [f"set type {k} charge {potential.charge * unit.get(str(element), 0.0)!r}"
+            for k, element in enumerate(type_elements, start=1)]
+
+
+class PairStyleTerm:
+    """The short-range term of an ionnp model as ``pair_style ionnp`` (the plugin), overlaid on
+    the Coulomb styles at q.
+
+    Args:
+        lmp: a LAMMPS instance whose box exists (``units metal``).
+        potential: the model; q = ``potential.charge``. It is exported (in its own dtype) to a
+            temporary deployed file, removed by :meth:`close`.
+        type_elements: element of each atom type, in type order.
+
+    ``c_nnp_spread[1]`` is the ensemble's energy spread (eV), evaluated on thermo steps.
+    """
+
+    thermo_keywords = (f"c_{_SPREAD}[1]",)
+
+    def __init__(self, lmp: object, potential: NNPotential, type_elements: Sequence[str]) -> None:
+        self.lmp, self.potential = lmp, potential
+        self.type_elements = list(type_elements)
+        self.directory = tempfile.mkdtemp(prefix="ionnp-pair-")
+        self.model_file = os.path.join(self.directory, "model.pt")
+        export_model(potential, self.model_file)
+
+    def setup(self, coulomb: CoulombSettings | None) -> None:
+        """Plugin, pair styles, k-space, charges and the spread compute."""
+        elements = " ".join(self.type_elements)
+        commands = [f"plugin load {plugin_path()}"]
+        if coulomb is None:
+            commands += [f"pair_style ionnp {self.model_file}", f"pair_coeff * * {elements}"]
+        else:
+            commands += [
+                f"pair_style hybrid/overlay ionnp {self.model_file} coul/long {coulomb.real_cutoff!r}",
+                f"pair_coeff * * ionnp {elements}", "pair_coeff * * coul/long",
+            ]
+            commands += [c.replace("pair_modify ", "pair_modify pair coul/long ")
+                         for c in coulomb.lammps_commands()[2:]]
+            commands += charge_commands(self.potential, self.type_elements)
+        commands.append(f"compute {_SPREAD} all pair ionnp")
+        self.lmp.commands_list(commands)
+
+    @property
+    def energy_spread(self) -> float:
+        """The ensemble's energy spread (eV) at the last thermo step."""
+        return float(self.lmp.numpy.extract_compute(_SPREAD, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)[0])
+
+    def command(self, command: str) -> None:
+        self.lmp.command(command)
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 class ShortRangeFix:
     """The short-range term of an ionnp model in a LAMMPS instance: ``fix external`` in
     ``pf/callback`` mode, the Coulomb term at q by LAMMPS itself.
@@ -142,6 +212,8 @@ class ShortRangeFix:
     ``thermo_style`` or a ``fix halt``.
     """
 
+    thermo_keywords: tuple[str, ...] = ()
+
     def __init__(self, lmp: object, potential: NNPotential, type_elements: Sequence[str]) -> None:
         self.lmp, self.potential = lmp, potential
         self.type_elements = np.array(type_elements)
@@ -154,10 +226,14 @@ class ShortRangeFix:
 
     def set_charges(self) -> None:
         """Charges q z_s / z_ref on every atom, by type (0 without a Coulomb term)."""
-        unit = self.potential.unit_charges or {}
-        for k, element in enumerate(self.type_elements, start=1):
-            charge = self.potential.charge * unit.get(str(element), 0.0)
-            self.lmp.command(f"set type {k} charge {charge!r}")
+        self.lmp.commands_list(charge_commands(self.potential, self.type_elements))
+
+    def setup(self, coulomb: CoulombSettings | None) -> None:
+        """Coulomb styles and charges (None: no Coulomb term), then the fix."""
+        if coulomb is not None:
+            self.add_coulomb(coulomb)
+            self.set_charges()
+        self.install()
 
     def install(self) -> None:
         """The fix, its energy and virial contributions, and the callback."""
@@ -203,8 +279,8 @@ class ShortRangeFix:
 
 class LammpsNNP:
     """A structure in LAMMPS with an ionnp model: Coulomb by LAMMPS, the short-range term
-    from a ``fix external`` callback. The configuration is evaluated on creation, so
-    :meth:`snapshot` is valid at once.
+    by ``pair_style ionnp`` or a ``fix external`` callback. The configuration is evaluated on
+    creation, so :meth:`snapshot` is valid at once.
 
     Args:
         atoms: the structure (3D-periodic, elements among the model's); its velocities are
@@ -212,6 +288,8 @@ class LammpsNNP:
         model: a model file (:meth:`NNPotential.save`) or a potential; q = ``model.charge``.
         coulomb: how LAMMPS sums the Coulomb term (unused when q = 0).
         log_file: LAMMPS log file, or None for no log.
+        route: ``"pair_style"`` (the compiled plugin, :class:`PairStyleTerm`) or
+            ``"fix_external"`` (:class:`ShortRangeFix`).
 
     Atom i of ``atoms`` is LAMMPS atom ID i + 1; type k + 1 is ``model.elements[k]``.
     """
@@ -223,7 +301,10 @@ class LammpsNNP:
         *,
         coulomb: CoulombSettings = MD_COULOMB,
         log_file: str | os.PathLike | None = None,
+        route: Route = "pair_style",
     ) -> None:
+        if route not in ("pair_style", "fix_external"):
+            raise ValueError(f"route must be 'pair_style' or 'fix_external', not {route!r}")
         self.potential = model if isinstance(model, NNPotential) else NNPotential.load(model)
         self.potential.eval()
         unknown = sorted(set(atoms.get_chemical_symbols()) - set(self.potential.elements))
@@ -235,34 +316,34 @@ class LammpsNNP:
         self.symbols = atoms.get_chemical_symbols()
         self.prism = Prism(atoms.cell.array, pbc=True)
         self.lmp = new_lammps(log_file)
-        self.fix = ShortRangeFix(self.lmp, self.potential, self.potential.elements)
+        self.term: PairStyleTerm | ShortRangeFix | None = None
         try:
+            term = PairStyleTerm if route == "pair_style" else ShortRangeFix
+            self.term = term(self.lmp, self.potential, self.potential.elements)
             create_box(self.lmp, self.prism, self.symbols, self.potential.elements,
                        atoms.positions, atoms.get_velocities())
-            if self.potential.charge != 0.0:
-                self.fix.add_coulomb(coulomb)
-                self.fix.set_charges()
-            self.fix.install()
+            self.term.setup(coulomb if self.potential.charge != 0.0 else None)
             self.lmp.commands_list([
                 "neighbor 2.0 bin",
                 "neigh_modify every 1 delay 0 check yes",
                 "compute virial all pressure NULL virial",
-                f"thermo_style custom {' '.join(_THERMO)} c_virial[*]",
+                f"thermo_style custom {' '.join(_THERMO)} c_virial[*] {' '.join(self.term.thermo_keywords)}",
                 "thermo_modify norm no",
                 "thermo 0",  # first and last step of every run: each chunk of run()
             ])
-            self._command("run 0 post no")
+            self.command("run 0 post no")
         except BaseException:
             self.close()
             raise
 
     @property
     def energy_spread(self) -> float:
-        """The ensemble's energy spread (eV) at the last force call."""
-        return self.fix.energy_spread
+        """The ensemble's energy spread (eV) at the last step a row or frame was read."""
+        return self.term.energy_spread
 
-    def _command(self, command: str) -> None:
-        self.fix.command(command)
+    def command(self, command: str) -> None:
+        """Run a LAMMPS command (a callback's error, on the fix external route, is raised)."""
+        self.term.command(command)
 
     # -- reading the state back -------------------------------------------------------------
 
@@ -353,7 +434,7 @@ class LammpsNNP:
         The first ``run 0`` sets up the new fix (one NNP call); the chunks then continue
         with ``pre no``, which neither recomputes forces nor changes the trajectory.
         """
-        self._command("run 0 post no")
+        self.command("run 0 post no")
         stops = set(range(thermo_every, steps, thermo_every)) | {steps}
         if frames_every is not None:
             stops |= set(range(frames_every, steps + 1, frames_every))
@@ -362,7 +443,7 @@ class LammpsNNP:
             frames.append(self.snapshot())
         done = 0
         for stop in sorted(stops - {0}):
-            self._command(f"run {stop - done} pre no post no")
+            self.command(f"run {stop - done} pre no post no")
             done = stop
             if stop % thermo_every == 0 or stop == steps:
                 rows.append(self._thermo_row())
@@ -375,8 +456,10 @@ class LammpsNNP:
     # -- lifetime ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Free the LAMMPS instance."""
+        """Free the LAMMPS instance (and the pair style's exported model)."""
         self.lmp.close()
+        if isinstance(self.term, PairStyleTerm):
+            self.term.close()
 
     def __enter__(self) -> LammpsNNP:
         return self
@@ -403,6 +486,7 @@ def run_md(
     coulomb: CoulombSettings = MD_COULOMB,
     log_file: str | os.PathLike | None = None,
     max_energy_spread_ev: float | None = None,
+    route: Route = "pair_style",
 ) -> MDResult:
     """MD of ``atoms`` with an ionnp model inside LAMMPS (see :meth:`LammpsNNP.run`).
 
@@ -411,7 +495,7 @@ def run_md(
     not changed; the last state is ``result.frames[-1]`` when ``frames_every`` divides
     ``steps``.
     """
-    with LammpsNNP(atoms, model, coulomb=coulomb, log_file=log_file) as md:
+    with LammpsNNP(atoms, model, coulomb=coulomb, log_file=log_file, route=route) as md:
         if not atoms.get_momenta().any():
             md.create_velocities(temperature_k, seed)
         return md.run(steps, timestep_fs, ensemble=ensemble, temperature_k=temperature_k,

