@@ -36,6 +36,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/md.smk"
 include: "workflow/rules/eos.smk"
 include: "workflow/rules/transition.smk"
+include: "workflow/rules/deploy.smk"
 
 
 rule all:
@@ -56,3 +57,4 @@ rule all:
         # the ramp, where the campaign has a high-pressure phase (prototypes.roles.high_pressure)
         rules.transition_report.output if config["prototypes"]["roles"]["high_pressure"] else [],
         rules.effective_config.output,
+        rules.deploy.output,

@@ -28,7 +28,7 @@ def planned_jobs(config: dict) -> dict[str, int]:
     charges = len(set(training["q_grid"])) + 1  # the grid and q_eff
     singles = ["enthalpy", "pool", "describe", "distill", "dft_dataset", "coulomb", "lt_dft", "lt", "dfpt",
                "charge_scan", "q_eff", "charge_scan_plot", "pretrain_coulomb", "dft_stress_check",
-               "validation", "evaluate", "lt_models", "md", "eos", "effective_config", "all"]
+               "validation", "evaluate", "lt_models", "md", "eos", "effective_config", "deploy", "all"]
     ramp = config["prototypes"]["roles"]["high_pressure"] is not None  # else no transition ramp
     return {**dict.fromkeys(singles, 1), **({"transition_report": 1, "transition": 2} if ramp else {}),
             "prototype": len(config["prototypes"]["phases"]) * len(config["prototypes"]["pressures"]),
@@ -474,6 +474,48 @@ def test_plan_scales_the_campaigns_own_measured_costs(campaign):
                              capture_output=True, text=True, timeout=120)
     assert printed.returncode == 0, printed.stderr
     assert "DFT relabelling" in printed.stdout and "CPU-hours" in printed.stdout
+
+
+@pytest.mark.slow
+def test_deployed_potential_in_a_plain_lammps_input(campaign, tmp_path):
+    """results/deploy/potential.pt carries the campaign's provenance and, in a plain LAMMPS input
+    (the lines of results/deploy/potential.lammps, 2 MPI ranks), gives the final model's energy
+    at step 0 and conserves energy: 0.5 ps of NVE at 0.5 fs from 300 K on 500 atoms of the
+    ground state, drift below 1e-4 eV/atom/ps."""
+    import hashlib
+
+    from ase.io import read
+
+    from ionnp.deploy.export import read_metadata
+    from ionnp.deploy.lammps_input import plugin_path
+    from ionnp.nnp.calculator import IonnpCalculator
+    from plain_lammps import lammps_frame, run_lammps
+
+    deployed = campaign / "results/deploy/potential.pt"
+    meta = read_metadata(deployed)
+    provenance = meta["provenance"]
+    config = (campaign / "results/config.yaml").read_bytes()
+    assert provenance["config_sha256"] == hashlib.sha256(config).hexdigest()
+    assert provenance["source_metadata"]["stage"] == "finetune"
+    assert provenance["training_set"]["structures"] > 10 and provenance["validation"]["criteria"]
+    lines = (campaign / "results/deploy/potential.lammps").read_text().splitlines()[1:]
+    lines[0] = f"plugin load {plugin_path()}"
+    atoms = lammps_frame(read(campaign / "results/prototypes/wurtzite_P0.extxyz").repeat((5, 5, 5)),
+                         tmp_path)
+    expected = IonnpCalculator(campaign / "models/finetune_qeff.pt", spread=False)
+    expected.calculate(atoms)
+    result = run_lammps(tmp_path, lines + [
+        "velocity all create 300 4321 mom yes rot yes dist gaussian", "timestep 0.0005",
+        "fix nve all nve", "thermo_style custom step time pe etotal",
+        "thermo_modify format float %.12g", "thermo 40", "run 1000"], ranks=2)
+    rows = np.array([[float(p) for p in line.split()] for line in result.stdout.splitlines()
+                     if len(line.split()) == 4 and line.split()[0].isdigit()])
+    assert len(rows) == 26
+    # float32 networks: the same numbers as the model's own calculator to float32 round-off
+    # (PPPM at 1e-5 against torch-pme's Ewald: ~1e-6 eV/atom)
+    assert abs(rows[0, 2] - expected.results["energy"]) / len(atoms) < 1e-5
+    drift = np.polyfit(rows[:, 1], rows[:, 3], 1)[0] / len(atoms)
+    assert abs(drift) < 1e-4, f"NVE drift {drift:.2e} eV/atom/ps"
 
 
 @pytest.mark.slow

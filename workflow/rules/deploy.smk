@@ -1,0 +1,19 @@
+# Deployment: the final model as a self-contained TorchScript file for pair_style ionnp in any
+# LAMMPS (ionnp.deploy), with the campaign's provenance, and the LAMMPS lines that run it.
+
+
+rule deploy:
+    input:
+        model="models/finetune_qeff.pt",
+        config=rules.effective_config.output[0],
+        dataset=rules.dft_dataset.output.extxyz,
+        validation=rules.validation.output.json,
+    output:
+        model="results/deploy/potential.pt",
+        lammps="results/deploy/potential.lammps",
+    log:
+        "logs/deploy/deploy.log",
+    conda:
+        "../../envs/ionnp.yaml"
+    script:
+        "../scripts/deploy.py"
