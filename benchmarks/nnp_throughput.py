@@ -16,14 +16,17 @@ of E, F and σ, backward, AdamW) on a batch of 8 rattled 96-atom wurtzite cells.
 
 MD: CPU time of one NVE velocity-Verlet step (energy, forces and stress; 0.5 fs, 300 K) of
 rattled 96- and 768-atom wurtzite cells with the default ensemble at q = 0.8 (``spread=False``),
-three ways: ASE's VelocityVerlet with IonnpCalculator (Coulomb by torch-pme's Ewald at the
-model's ε = 1e-8, and at ε = 1e-5), and LAMMPS (ionnp.lammps.nnp: the NNP through ``fix external``,
-Coulomb by LAMMPS's PPPM at 1e-5 relative force accuracy). The row ``NNP short range alone`` is
+four ways: ASE's VelocityVerlet with IonnpCalculator (Coulomb by torch-pme's Ewald at the
+model's ε = 1e-8, and at ε = 1e-5), and LAMMPS (ionnp.lammps.nnp: the NNP through the compiled
+``pair_style ionnp`` and through Python's ``fix external``, Coulomb by LAMMPS's PPPM at 1e-5
+relative force accuracy). The row ``NNP short range alone`` is
 the ensemble's forward and backward pass with its neighbour list, the part both paths share.
 The LAMMPS set-up (one evaluation per :meth:`LammpsNNP.run`) is timed apart and subtracted.
 
-Scaling: CPU time per NVE step of the full potential in LAMMPS at 1000, 4000 and 16 000 atoms
-(the exponent of a power-law fit; 1 is linear) with atoms/s against MACE's at 1000 atoms, and
+Scaling: CPU time per NVE step of the full potential in LAMMPS at 1000, 4000 and 16 000 atoms,
+pair style against fix external (the exponent of a power-law fit; 1 is linear), atoms/s against
+MACE's at 1000 atoms, the pair style's strong scaling from 1 to 2 MPI ranks at 16 000 atoms
+(wall time, plain LAMMPS), and
 the PPPM accuracy (1e-4 … 1e-6) against its cost and its largest force error from precise Ewald.
 
 MACE (mace-torch, from requirements-bench.txt): ScaleShiftMACE, 32x0e hidden irreps, max_ell 3, correlation 3, two
@@ -54,7 +57,7 @@ from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
 
-ZNO = Chemistry("Zn", "O", 2.0)
+ZNO = Chemistry.from_charges({"Zn": 2.0, "O": -2.0})
 
 ELEMENTS = ("Zn", "O")
 UNIT_CHARGES = {"Zn": 1.0, "O": -1.0}  # E_C(1) of ZnO: formal charges over Zn's
@@ -210,11 +213,12 @@ def md_step_times(atoms: Atoms, settings: ModelSettings, steps: int, repeats: in
         "ASE VelocityVerlet, Coulomb ε=1e-8": ase_path(1e-8),
         "ASE VelocityVerlet, Coulomb ε=1e-5": ase_path(1e-5),
     }
-    with LammpsNNP(atoms, model) as md:
-        set_up = best_time(lambda: md.run(0), repeats), WALL[-1]
-        run = best_time(lambda: md.run(steps, 0.5, thermo_every=steps), repeats), WALL[-1]
-    times["LAMMPS fix external + PPPM 1e-5"] = tuple(
-        (r - s) / steps for r, s in zip(run, set_up))
+    for route, label in (("fix_external", "LAMMPS fix external + PPPM 1e-5"),
+                         ("pair_style", "LAMMPS pair_style ionnp + PPPM 1e-5")):
+        with LammpsNNP(atoms, model, route=route) as md:
+            set_up = best_time(lambda: md.run(0), repeats), WALL[-1]
+            run = best_time(lambda: md.run(steps, 0.5, thermo_every=steps), repeats), WALL[-1]
+        times[label] = tuple((r - s) / steps for r, s in zip(run, set_up))
     return times
 
 
@@ -225,9 +229,9 @@ PPPM_ACCURACIES = (1e-4, 1e-5, 1e-6)
 
 
 def lammps_step_time(atoms: Atoms, model: NNPotential, steps: int, repeats: int,
-                     coulomb: CoulombSettings = MD_COULOMB) -> float:
+                     coulomb: CoulombSettings = MD_COULOMB, route: str = "pair_style") -> float:
     """CPU seconds per NVE step of the full potential in LAMMPS (set-up subtracted)."""
-    with LammpsNNP(atoms, model, coulomb=coulomb) as md:
+    with LammpsNNP(atoms, model, coulomb=coulomb, route=route) as md:
         set_up = best_time(lambda: md.run(0), repeats)
         run = best_time(lambda: md.run(steps, 0.5, thermo_every=steps), repeats)
     return (run - set_up) / steps
@@ -245,21 +249,28 @@ def scaling_rows(settings: ModelSettings, steps: int, repeats: int,
                  mace_atoms_per_s: float | None) -> None:
     """Print the LAMMPS path's step time at 1000–16 000 atoms with the fitted exponent, the
     PPPM accuracy against its cost and force error, and the full potential against MACE."""
-    print("\nLAMMPS path (network + PPPM 1e-5), NVE step CPU time against size\n")
-    header = f"{'N':>6} {'CPU (s)':>9} {'atoms/s':>9} {'vs MACE':>8}"
+    print("\nLAMMPS (network + PPPM 1e-5), NVE step CPU time against size: pair_style ionnp and "
+          "the fix external route\n")
+    header = (f"{'N':>6} {'pair (s)':>9} {'fix ext (s)':>11} {'pair/fix':>8} {'atoms/s':>9} "
+              f"{'vs MACE':>8}")
     print(header)
     print("-" * len(header))
     sizes, seconds = [], []
     for repeat in SCALING_REPEATS:
         atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat(repeat)
         atoms.rattle(0.05, seed=1)
-        step = lammps_step_time(atoms, md_model(atoms, settings), steps, repeats)
+        model = md_model(atoms, settings)
+        step = lammps_step_time(atoms, model, steps, repeats)
+        external = lammps_step_time(atoms, model, steps, repeats, route="fix_external")
         sizes.append(len(atoms))
         seconds.append(step)
         ratio = f"{len(atoms) / step / mace_atoms_per_s:8.2f}" if mace_atoms_per_s else ""
-        print(f"{len(atoms):>6} {step:9.4f} {len(atoms) / step:9.0f} {ratio:>8}")
+        print(f"{len(atoms):>6} {step:9.4f} {external:11.4f} {external / step:8.2f} "
+              f"{len(atoms) / step:9.0f} {ratio:>8}")
     exponent = np.polyfit(np.log(sizes), np.log(seconds), 1)[0]
-    print(f"cost ∝ N^{exponent:.2f} (1 is linear); 'vs MACE': atoms/s over MACE's inference at 1000 atoms")
+    print(f"pair style cost ∝ N^{exponent:.2f} (1 is linear); 'pair/fix': speed-up of the pair style "
+          "over fix external; 'vs MACE': atoms/s over MACE's inference at 1000 atoms")
+    strong_scaling(md_model(atoms, settings), atoms, steps)
     print("\nPPPM accuracy at 1000 atoms: step CPU time and the largest force error against "
           "precise Ewald\n")
     atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat(SCALING_REPEATS[0])
@@ -269,6 +280,43 @@ def scaling_rows(settings: ModelSettings, steps: int, repeats: int,
         step = lammps_step_time(atoms, model, steps, repeats, CoulombSettings(accuracy=accuracy))
         error = coulomb_force_error(atoms, model, accuracy)
         print(f"PPPM {accuracy:.0e}: {step:9.4f} s/step, max |ΔF| {1000 * error:8.3f} meV/Å")
+
+
+def strong_scaling(model: NNPotential, atoms: Atoms, steps: int) -> None:
+    """Wall time of ``steps`` NVE steps of ``atoms`` in a plain LAMMPS input with pair_style
+    ionnp on 1 and 2 MPI ranks (one thread each), and the speed-up."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from ase.io import write
+
+    from ionnp.deploy.export import export_model
+    from ionnp.deploy.lammps_input import input_lines
+
+    bin_dir = Path(sys.prefix) / "bin"
+    with tempfile.TemporaryDirectory() as directory:
+        directory = Path(directory)
+        export_model(model, directory / "model.pt")
+        write(directory / "data.lmp", atoms, format="lammps-data", specorder=list(ELEMENTS),
+              atom_style="charge", masses=True)
+        lines = ["units metal", "atom_style charge", "read_data data.lmp",
+                 *input_lines(directory / "model.pt"),
+                 "velocity all create 300 1 mom yes rot yes", "timestep 0.0005", "fix nve all nve",
+                 "run 1", f"run {steps}"]
+        (directory / "in.lmp").write_text("\n".join(lines) + "\n")
+        loop = {}
+        for ranks in (1, 2):
+            command = [str(bin_dir / "mpiexec"), "-n", str(ranks), str(bin_dir / "lmp"), "-in", "in.lmp"]
+            out = subprocess.run(command, cwd=directory, capture_output=True, text=True, check=True,
+                                 env=os.environ | {"OMP_NUM_THREADS": "1"}).stdout
+            loop[ranks] = float(re.findall(r"Loop time of ([0-9.eE+-]+) on", out)[-1]) / steps
+    print(f"\nStrong scaling, {len(atoms)} atoms, plain LAMMPS with pair_style ionnp + PPPM 1e-5 "
+          f"(wall s/step): 1 rank {loop[1]:.4f}, 2 ranks {loop[2]:.4f}, speed-up "
+          f"{loop[1] / loop[2]:.2f}")
 
 
 # ---- MACE

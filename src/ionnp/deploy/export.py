@@ -20,12 +20,14 @@ takes either. Units: eV, Å, eV/Å, eV/Å³ (ASE's stress sign), e.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
 import os
+import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,15 @@ DEPLOYED_FORMAT = "ionnp.deployed"
 DEPLOYED_VERSION = 1
 #: The metadata's name among the TorchScript archive's extra files.
 METADATA_FILE = "ionnp.json"
+
+
+@contextlib.contextmanager
+def quiet_torchscript() -> Iterator[None]:
+    """Silence torch's deprecation warnings of ``torch.jit`` (TorchScript is what LAMMPS's
+    libtorch loads; the warnings name nothing a user can act on)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+        yield
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -129,9 +140,8 @@ def export_model(source: str | os.PathLike | NNPotential, output: str | os.PathL
     if dtype is not None:
         potential = potential.to(dtype)
     meta = metadata(potential, None if isinstance(source, NNPotential) else source, provenance)
-    module = script(potential)
-    with atomic_path(output) as tmp:
-        torch.jit.save(module, str(tmp), _extra_files={METADATA_FILE: json.dumps(meta, indent=1)})
+    with quiet_torchscript(), atomic_path(output) as tmp:
+        torch.jit.save(script(potential), str(tmp), _extra_files={METADATA_FILE: json.dumps(meta, indent=1)})
     return meta
 
 
@@ -199,7 +209,8 @@ class DeployedModel:
         self.path = Path(path)
         self.metadata = read_metadata(path)
         try:
-            self.module = torch.jit.load(str(path), map_location="cpu")
+            with quiet_torchscript():
+                self.module = torch.jit.load(str(path), map_location="cpu")
         except RuntimeError as error:
             raise ValueError(f"{path}: the TorchScript module does not load ({error})") from error
         self.elements = tuple(self.metadata["elements"])
