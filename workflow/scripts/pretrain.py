@@ -14,7 +14,7 @@ from ionnp.io import atomic_path
 from ionnp.logs import log_to_file
 from ionnp.nnp.short_range import ModelSettings
 from ionnp.plots import plot_learning_curves
-from ionnp.runtime import configure_torch
+from ionnp.runtime import configure_torch, training_device
 from ionnp.train.checkpoints import remove_checkpoints
 from ionnp.train.ensemble import train_ensemble
 from ionnp.train.settings import TrainingSettings
@@ -38,7 +38,7 @@ log.info("A-Train at q = %.4f e on %d structures (%d for validation): Buckingham
 potential, histories = train_ensemble(
     chemistry.elements, model_settings, settings, [samples[i] for i in train_idx],
     [samples[i] for i in valid_idx], charge=q, unit_charges=chemistry.unit_charge,
-    checkpoint_dir=params.checkpoints)
+    checkpoint_dir=params.checkpoints, device=training_device(snakemake.config["train"]["device"]))
 potential.save(out.model, metadata={"stage": "pretrain", "q": q, "n_structures": len(samples),
                                     "chemistry": chemistry.to_dict()})
 remove_checkpoints(params.checkpoints)  # the model is saved: no stale state stays behind

@@ -49,6 +49,10 @@ class Graph:
     def n_structures(self) -> int:
         return len(self.cells)
 
+    def to(self, device: torch.device | str) -> Graph:
+        """The same graph with every tensor on ``device``."""
+        return Graph(**{name: getattr(self, name).to(device) for name in self.__dataclass_fields__})
+
     @property
     def volumes(self) -> torch.Tensor:
         """(B,) cell volumes (Å³)."""
@@ -128,7 +132,8 @@ class Geometry:
         self.strain = None
         if stress:
             self.strain = torch.zeros_like(cells).requires_grad_(True)
-            deformation = torch.eye(3, dtype=dtype) + 0.5 * (self.strain + self.strain.mT)
+            deformation = (torch.eye(3, dtype=dtype, device=cells.device)
+                           + 0.5 * (self.strain + self.strain.mT))
             cells = cells @ deformation
             if graph.n_structures == 1:
                 positions = positions @ deformation[0]
@@ -143,7 +148,7 @@ class Geometry:
         # SymmetryFunctions computes shifts @ cell: Cartesian shift vectors with an identity
         # cell give each pair the lattice vector of its own structure.
         self.neighbors = Neighbors(graph.i, graph.j, shift_vectors)
-        self.identity = torch.eye(3, dtype=dtype)
+        self.identity = torch.eye(3, dtype=dtype, device=cells.device)
         self.volumes = graph.volumes.to(dtype)
 
     def distances(self) -> torch.Tensor:

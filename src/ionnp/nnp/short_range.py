@@ -166,7 +166,7 @@ class ShortRangeModel(torch.nn.Module):
         """ε_i (N,) from raw features: float64 with the energy shift, else the model's dtype
         without it (training compares with targets from which the shift is taken in float64)."""
         x = (features - self.feature_mean[species]) / self.feature_std[species]
-        out = torch.zeros(len(species), dtype=x.dtype)
+        out = torch.zeros(len(species), dtype=x.dtype, device=x.device)
         for element, network in enumerate(self.networks):
             index = torch.nonzero(species == element).squeeze(1)
             if len(index):
@@ -174,12 +174,12 @@ class ShortRangeModel(torch.nn.Module):
         out = self.energy_scale * out
         if not shifted:
             return out
-        return self.energy_shift[species] + out.to(torch.float64)
+        return self.energy_shift.to(out.device)[species] + out.to(torch.float64)
 
     def core_energies(self, geometry: Geometry, species: torch.Tensor) -> torch.Tensor:
         """(N,) per-atom core repulsion (eV): half of each pair's V_ZBL·S (model dtype)."""
         i, j = geometry.neighbors.i, geometry.neighbors.j
-        out = torch.zeros(len(species), dtype=self.dtype)
+        out = torch.zeros(len(species), dtype=self.dtype, device=species.device)
         if not bool((self.core_cutoff > 0).any()) or len(i) == 0:
             return out
         a, b = species[i], species[j]
@@ -189,8 +189,8 @@ class ShortRangeModel(torch.nn.Module):
 
     def shift_energies(self, graph: Graph) -> torch.Tensor:
         """(B,) Σ_i s_{Z_i} per structure, float64: the part of E that is not learned."""
-        return torch.zeros(graph.n_structures, dtype=torch.float64).index_add(
-            0, graph.batch, self.energy_shift[graph.species])
+        return torch.zeros(graph.n_structures, dtype=torch.float64, device=graph.batch.device).index_add(
+            0, graph.batch, self.energy_shift.to(graph.batch.device)[graph.species])
 
     def forward(self, graph: Graph, *, forces: bool = True, stress: bool = True,
                 create_graph: bool = False, shifted: bool = True) -> Output:
@@ -204,7 +204,8 @@ class ShortRangeModel(torch.nn.Module):
             energies = self.atomic_energies(self.features(geometry, graph.species), graph.species,
                                             shifted=shifted)
             energies = energies + self.core_energies(geometry, graph.species).to(energies.dtype)
-            energy = torch.zeros(graph.n_structures, dtype=energies.dtype).index_add(
+            energy = torch.zeros(graph.n_structures, dtype=energies.dtype,
+                                 device=energies.device).index_add(
                 0, graph.batch, energies)
             f, s = geometry.derivatives(energy.sum(), forces=forces, stress=stress,
                                         create_graph=create_graph)

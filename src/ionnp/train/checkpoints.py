@@ -86,7 +86,7 @@ def read_checkpoint(path: str | os.PathLike | None, fingerprint: Mapping[str, st
     if path is None or not Path(path).exists():
         return None
     try:
-        saved = torch.load(path, weights_only=True)
+        saved = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as error:  # a truncated or foreign file: start afresh, say so
         log.warning("%s: ignoring unreadable checkpoint %s (%s)", name, path, error)
         return None

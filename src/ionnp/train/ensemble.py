@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings
@@ -32,6 +33,7 @@ def train_ensemble(
     unit_charges: Mapping[str, float] | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = False,
+    device: torch.device | str = "cpu",
 ) -> tuple[NNPotential, list[pd.DataFrame]]:
     """Train ``model_settings.ensemble_size`` members; return the potential and histories.
 
@@ -40,7 +42,8 @@ def train_ensemble(
     ``settings.freeze`` applied) or, without ``pretrained``, from a fresh model seeded
     ``settings.seed + k`` (freezing is then ignored: random layers are not worth keeping).
     Shuffling of member k is seeded by ``settings.seed + k`` as well. Checkpoints go to
-    ``checkpoint_dir/member_{k}.pt``.
+    ``checkpoint_dir/member_{k}.pt``. ``device``: where the members train
+    (:func:`ionnp.train.loop.train`).
     """
     members, histories = [], []
     if pretrained is None and settings.freeze:
@@ -56,7 +59,7 @@ def train_ensemble(
             model = scratch_model(elements, model_settings, train_set, seed=member_settings.seed)
         checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"member_{k}.pt"
         result = train(model, train_set, valid_set, member_settings, checkpoint=checkpoint,
-                       progress=progress, name=f"member {k}")
+                       progress=progress, name=f"member {k}", device=device)
         members.append(result.model)
         histories.append(result.history.assign(member=k))
     return NNPotential(members, charge, unit_charges), histories

@@ -67,8 +67,13 @@ class _Batch:
     energies: torch.Tensor        # (N,), shift removed
     has_energies: torch.Tensor    # (N,) bool
 
+    def to(self, device: torch.device) -> _Batch:
+        moved = {name: getattr(self, name).to(device) for name in self.__dataclass_fields__}
+        return _Batch(**moved)
+
 
 def _collate(samples: Sequence[Sample], model: ShortRangeModel) -> _Batch:
+    """The batch of ``samples``, built on the CPU and moved to the model's device."""
     graph = Graph.collate([s.graph for s in samples])
     dtype = model.dtype
     shift = model.energy_shift
@@ -91,7 +96,7 @@ def _collate(samples: Sequence[Sample], model: ShortRangeModel) -> _Batch:
         forces=torch.cat(forces).to(dtype), has_forces=torch.cat(has_f),
         stress=torch.stack(stress).to(dtype), has_stress=torch.tensor(has_s),
         energies=torch.cat(energies).to(dtype), has_energies=torch.cat(has_e),
-    )
+    ).to(model.feature_mean.device)
 
 
 class _Errors:
@@ -193,6 +198,7 @@ def train(
     progress: bool = False,
     callback: Callable[[int, dict[str, float]], None] | None = None,
     name: str = "model",
+    device: torch.device | str = "cpu",
 ) -> TrainResult:
     """Train ``model`` in place; return it with the best validation weights loaded.
 
@@ -208,9 +214,12 @@ def train(
         callback: called after every epoch (and its checkpoint) with the epoch and its
             history row; an exception raised there stops training (resumable).
         name: used in log lines.
+        device: where the steps run (:func:`ionnp.runtime.training_device`); batches are built
+            on the CPU and moved there, and the model comes back on the CPU.
     """
     if not train_set:
         raise ValueError("empty training set")
+    model.to(device)
     fingerprint = training_fingerprint(model, train_set, valid_set, settings)
     if settings.freeze:
         freeze_layers(model, settings.freeze)
@@ -280,6 +289,7 @@ def train(
             break
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
+    model.to("cpu")
     model.eval()
     return TrainResult(model, pd.DataFrame(state["history"]), state["best_epoch"],
                        state["stopped_early"])
