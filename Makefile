@@ -40,7 +40,7 @@ plan: setup
 # anchor comes from requirements-bench.txt. finetune_vs_scratch needs a finished campaign
 # (make run), finetune_recipe the validation campaign's DFT data and A-Train and
 # active_distillation its pool (make validate); each is skipped without them.
-BENCHMARKS = nnp_throughput coulomb_ewald_vs_pme charge_scan coulomb_locality fps dft_overhead sampling_overhead dry_run_paper_scale
+BENCHMARKS = nnp_throughput gpu coulomb_ewald_vs_pme charge_scan coulomb_locality fps dft_overhead sampling_overhead dry_run_paper_scale
 bench: setup
 	$(VENV)/bin/pip install -q -c constraints.txt -r requirements-bench.txt
 	for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(VENV)/bin/python benchmarks/$$b.py || exit 1; done

@@ -155,3 +155,7 @@ def test_wrong_files_and_elements_are_refused(deployed, tmp_path):
     result = run_lammps(tmp_path, [plugin, f"pair_style ionnp {scripted}", "pair_coeff * * Zn O"],
                         check=False)
     assert result.returncode != 0 and "plain.pt has no ionnp metadata" in result.stdout + result.stderr
+    if not torch.cuda.is_available():  # this libtorch is the CPU build: a GPU is refused by name
+        result = run_lammps(tmp_path, [plugin, f"pair_style ionnp {deployed} device cuda",
+                                       "pair_coeff * * Zn O"], check=False)
+        assert result.returncode != 0 and "device cuda asked" in result.stdout + result.stderr
