@@ -35,19 +35,6 @@ def triclinic(phase: str, supercell: tuple[int, int, int], seed: int) -> Atoms:
 CELLS = {"wurtzite": ((5, 5, 5), 500), "rocksalt": ((4, 4, 4), 512)}
 
 
-@pytest.fixture(scope="module")
-def model():
-    return potential(0.9)
-
-
-@pytest.fixture(scope="module")
-def deployed(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("deploy") / "zno.pt"
-    model.metadata = {"stage": "test", "chemistry": ZNO.to_dict()}
-    export_model(model, path)
-    return path
-
-
 @pytest.mark.parametrize("phase", sorted(CELLS))
 def test_deployed_file_equals_ionnp_calculator(model, deployed, phase):
     supercell, n = CELLS[phase]

@@ -12,13 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from ionnp.deploy.export import export_model
 from ionnp.deploy.lammps_input import input_lines, plugin_path
 from ionnp.nnp.calculator import IonnpCalculator
-from reference import ZNO
 from plain_lammps import BAR, dump_columns, lammps_frame, printed, run_lammps
 from test_export import CELLS, triclinic
-from tiny_models import potential
 
 torch.set_num_threads(1)
 
@@ -54,19 +51,6 @@ def lammps_labels(directory: Path, lines: list[str], ranks: int, newton: str) ->
     return {"energy": energy, "spread": spread, "forces": rows[:, 1:4], "energies": rows[:, 4],
             "stress": -np.array([xx, yy, zz, yz, xz, xy]) * BAR,
             "virial_atom_trace": rows[:, 5:8].sum(1), "volume": volume}
-
-
-@pytest.fixture(scope="module")
-def model():
-    return potential(0.9)
-
-
-@pytest.fixture(scope="module")
-def deployed(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("pair_style") / "zno.pt"
-    model.metadata = {"chemistry": ZNO.to_dict()}
-    export_model(model, path)
-    return path
 
 
 def test_plugin_is_built():
