@@ -63,6 +63,9 @@ def test_float32_export_of_a_float32_model(tmp_path):
     expected, got = model.predict(atoms), DeployedModel(path).predict(atoms)
     assert abs(got.energy - expected.energy) / len(atoms) < 1e-5
     assert np.abs(got.forces - expected.forces).max() < 1e-3
+    # a float64 export of the same model leaves the caller's model float32
+    assert export_model(model, tmp_path / "f64.pt", dtype=torch.float64)["dtype"] == "float64"
+    assert model.dtype == torch.float32
 
 
 def test_metadata_and_the_module_alone(model, deployed):

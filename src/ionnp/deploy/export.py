@@ -21,6 +21,7 @@ takes either. Units: eV, Å, eV/Å, eV/Å³ (ASE's stress sign), e.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import importlib.metadata
 import json
@@ -137,8 +138,8 @@ def export_model(source: str | os.PathLike | NNPotential, output: str | os.PathL
         provenance: more provenance entries (the campaign's, see :func:`campaign_provenance`).
     """
     potential = source if isinstance(source, NNPotential) else NNPotential.load(source)
-    if dtype is not None:
-        potential = potential.to(dtype)
+    if dtype is not None and dtype != potential.dtype:
+        potential = copy.deepcopy(potential).to(dtype)  # the caller's potential stays as it is
     meta = metadata(potential, None if isinstance(source, NNPotential) else source, provenance)
     with quiet_torchscript(), atomic_path(output) as tmp:
         torch.jit.save(script(potential), str(tmp), _extra_files={METADATA_FILE: json.dumps(meta, indent=1)})
