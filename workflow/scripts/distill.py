@@ -12,7 +12,7 @@ from ionnp.frames import read_frames, write_frames
 from ionnp.io import atomic_path, write_extxyz
 from ionnp.logs import log_to_file
 from ionnp.plots import plot_active_curve, plot_coverage, plot_distillation_map
-from ionnp.runtime import configure_torch
+from ionnp.runtime import configure_torch, training_device
 
 log = log_to_file(snakemake.log[0])
 configure_torch(snakemake.threads)
@@ -21,7 +21,9 @@ pool = read_frames(snakemake.input.pool)
 for index, atoms in enumerate(pool):
     atoms.info["pool_index"] = index
 features = np.load(snakemake.input.features)
-result = distill(pool, features, settings, snakemake.params.proxy)
+# train.device is read here, not as a param: where the proxies train changes no result to rerun for
+proxy = dict(snakemake.params.proxy, device=training_device(snakemake.config["train"]["device"]))
+result = distill(pool, features, settings, proxy)
 selection = result.selection
 if result.active is not None:
     active = result.active

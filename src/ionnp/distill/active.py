@@ -206,16 +206,16 @@ def active_selection(samples: Sequence[Sample], features: np.ndarray, eligible: 
 
 
 def proxy_trainer(elements: Sequence[str], model_settings: ModelSettings,
-                  settings: ActiveSettings, seed: int) -> Trainer:
+                  settings: ActiveSettings, seed: int, device: torch.device | str = "cpu") -> Trainer:
     """The trainer of :func:`active_selection`: ``settings.ensemble_size`` models of
     ``model_settings`` trained from scratch (no validation split: every selected frame
     teaches) by ``settings.training``, seeded by ``seed`` in every round (so that two
-    selections of equal size are compared on equal terms)."""
+    selections of equal size are compared on equal terms), on ``device``."""
     members_settings = replace(model_settings, ensemble_size=settings.ensemble_size)
     training = replace(settings.training, seed=seed)
 
     def train(selected: Sequence[Sample]) -> Sequence[ShortRangeModel]:
-        potential, _ = train_ensemble(elements, members_settings, training, selected, [])
+        potential, _ = train_ensemble(elements, members_settings, training, selected, [], device=device)
         return list(potential.members)
 
     return train
@@ -235,7 +235,8 @@ class ActiveDistillation:
 
 def distill_active(pool: Sequence[Atoms], features: np.ndarray, eligible: np.ndarray, n_pretrain: int,
                    n_dft: int, settings: ActiveSettings, model_settings: ModelSettings,
-                   elements: Sequence[str], *, seed: int = 0, log: Callable[[str], None] = print) -> ActiveDistillation:
+                   elements: Sequence[str], *, seed: int = 0, log: Callable[[str], None] = print,
+                   device: torch.device | str = "cpu") -> ActiveDistillation:
     """The pretraining set by FPS over the pool, a stratified seed of ``settings.n_seed`` DFT
     frames within it, grown to ``n_dft`` by :func:`active_selection` on the Buckingham labels
     of the pretraining frames (which the learning curves are measured on).
@@ -244,6 +245,7 @@ def distill_active(pool: Sequence[Atoms], features: np.ndarray, eligible: np.nda
         pool: the sampled frames with their empirical labels and run metadata.
         features: raw structure features of the pool, shape (len(pool), d).
         eligible: bool per pool frame: within the caps on pressure and contacts.
+        device: where the proxy models train (``train.device``).
     """
     if not settings.n_seed < n_dft:
         raise ValueError(f"distill.active.n_seed = {settings.n_seed} must be below distill.n_dft = {n_dft}")
@@ -253,7 +255,7 @@ def distill_active(pool: Sequence[Atoms], features: np.ndarray, eligible: np.nda
     members = first.pretrain.indices
     position = {int(p): k for k, p in enumerate(members)}
     samples = pretrain_samples([pool[i] for i in members], elements, model_settings.descriptors.cutoff)
-    trainer = proxy_trainer(elements, model_settings, settings, seed)
+    trainer = proxy_trainer(elements, model_settings, settings, seed, device)
     result = active_selection(samples, scaled[members], eligible[members],
                               [position[int(i)] for i in first.dft.indices], n_dft, settings, trainer,
                               log=log)

@@ -35,7 +35,8 @@ class Distillation:
 def distill(pool: Sequence[Atoms], features: np.ndarray, settings: Mapping[str, Any],
             proxy: Mapping[str, Any] | None = None) -> Distillation:
     """The pretraining and DFT sets of ``pool`` by ``settings`` (the ``distill`` keys the method
-    reads); ``proxy`` (``model``, ``elements``, ``seed``) trains the active method's models.
+    reads); ``proxy`` (``model``, ``elements``, ``seed``, optionally ``device``) trains the active
+    method's models.
 
     Args:
         pool: the sampled frames with their labels and run metadata (``info``: phase, run
@@ -53,7 +54,8 @@ def distill(pool: Sequence[Atoms], features: np.ndarray, settings: Mapping[str, 
                                               settings["n_dft"]))
     active = distill_active(pool, features, eligible, settings["n_pretrain"], settings["n_dft"],
                             ActiveSettings.from_config(settings["active"]), ModelSettings.from_config(proxy["model"]),
-                            proxy["elements"], seed=proxy["seed"], log=log.info)
+                            proxy["elements"], seed=proxy["seed"], log=log.info,
+                            device=proxy.get("device", "cpu"))
     return Distillation(active.selection, active)
 
 
