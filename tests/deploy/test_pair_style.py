@@ -15,7 +15,7 @@ import torch
 from ionnp.deploy.lammps_input import input_lines, plugin_path
 from ionnp.nnp.calculator import IonnpCalculator
 from plain_lammps import BAR, dump_columns, lammps_frame, printed, run_lammps
-from test_export import CELLS, triclinic
+from .test_export import CELLS, triclinic
 
 torch.set_num_threads(1)
 
