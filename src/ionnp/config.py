@@ -133,17 +133,27 @@ def load_config(*paths: str | Path, overrides: Mapping[str, Any] | None = None,
     return validate_config(config)
 
 
+def config_text(config: Mapping[str, Any]) -> str:
+    """A campaign's effective config as YAML, keys in the schema's order: the text of
+    ``results/config.yaml`` (and of the config hash in a deployed model's provenance).
+
+    Raises:
+        ConfigError: ``config`` does not validate.
+    """
+    filled = validate_config(config)
+    ordered = {key: filled[key] for key in load_schema()["properties"] if key in filled}  # the schema's order
+    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=100)
+
+
 def write_config(config: Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Write a campaign's effective config as YAML (atomically), keys in the config's order.
+    """Write a campaign's effective config (:func:`config_text`) atomically.
 
     Raises:
         ConfigError: ``config`` does not validate (nothing is written).
     """
     from ionnp.io import atomic_path
 
-    filled = validate_config(config)
-    ordered = {key: filled[key] for key in load_schema()["properties"] if key in filled}  # the schema's order
-    text = yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=100)
+    text = config_text(config)
     with atomic_path(path) as tmp:
         tmp.write_text(text)
 

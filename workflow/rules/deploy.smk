@@ -1,11 +1,12 @@
 # Deployment: the final model as a self-contained TorchScript file for pair_style ionnp in any
-# LAMMPS (ionnp.deploy), with the campaign's provenance, and the LAMMPS lines that run it.
+# LAMMPS (ionnp.deploy), with the campaign's provenance, and the LAMMPS lines that run it. The
+# provenance's config hash is of the config the model was deployed under (the script reads it):
+# a key that changes no input of this rule (cores, wall times, a plot) does not re-export.
 
 
 rule deploy:
     input:
         model="models/finetune_qeff.pt",
-        config=rules.effective_config.output[0],
         dataset=rules.dft_dataset.output.extxyz,
         validation=rules.validation.output.json,
     output:

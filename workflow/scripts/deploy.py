@@ -12,7 +12,7 @@ from ionnp.logs import log_to_file
 log = log_to_file(snakemake.log[0])
 inputs, out = snakemake.input, snakemake.output
 frames = [a for a in read(inputs.dataset, index=":") if a.info.get("split") == "train"]
-provenance = campaign_provenance(inputs.config, frames, inputs.validation)
+provenance = campaign_provenance(snakemake.config, frames, inputs.validation)
 meta = export_model(inputs.model, out.model, provenance=provenance)
 # The plugin's path differs between machines: the lines name it by its file name.
 lines = input_lines(out.model, plugin=PLUGIN_NAME)

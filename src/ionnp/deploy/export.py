@@ -146,17 +146,22 @@ def export_model(source: str | os.PathLike | NNPotential, output: str | os.PathL
     return meta
 
 
-def campaign_provenance(config: str | os.PathLike | None = None,
+def campaign_provenance(config: str | os.PathLike | Mapping[str, Any] | None = None,
                         dataset: Sequence[Atoms] | None = None,
                         validation: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Provenance from a campaign's files: the effective config (its SHA-256 and its ``dft``
-    section), the training frames (:func:`dataset_summary`) and the validation numbers (JSON)."""
+    """Provenance from a campaign's files: the effective config (a file such as
+    results/config.yaml, or the config itself; its SHA-256, of the file's bytes or of
+    :func:`ionnp.config.config_text`, which are equal, and its ``dft`` section), the training
+    frames (:func:`dataset_summary`) and the validation numbers (JSON)."""
     out: dict[str, Any] = {}
     if config is not None:
         import yaml
 
-        out["config_sha256"] = sha256(config)
-        out["dft"] = (yaml.safe_load(Path(config).read_text()) or {}).get("dft")
+        from ionnp.config import config_text
+
+        text = Path(config).read_text() if isinstance(config, (str, os.PathLike)) else config_text(config)
+        out["config_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+        out["dft"] = (yaml.safe_load(text) or {}).get("dft")
     if dataset is not None:
         out["training_set"] = dataset_summary(dataset)
     if validation is not None:
