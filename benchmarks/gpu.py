@@ -7,7 +7,8 @@
    (``ionnp.train.loop.train_step``), from the same weights: the losses and the updated weights
    must agree to float32 tolerance (printed), and the times side by side.
 2. MD: NVE steps of rattled wurtzite at ``--sizes`` atoms in a plain LAMMPS input with
-   ``pair_style ionnp`` (PPPM 1e-5) on one CPU rank and with ``device cuda`` (one rank, one GPU):
+   ``pair_style ionnp`` (PPPM 1e-5, ``nnp_throughput.plain_lammps_step_time``) on one CPU rank
+   and with ``device cuda`` (one rank, one GPU):
    atom-steps per second and the ratio. The card is printed with the numbers.
 """
 
@@ -15,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,17 +23,16 @@ from pathlib import Path
 
 import torch
 from ase.build import bulk
-from ase.io import write
 
 from ionnp.chemistry import Chemistry
 from ionnp.deploy.export import export_model
-from ionnp.deploy.lammps_input import input_lines
 from ionnp.nnp.graph import build_graph
 from ionnp.nnp.potential import NNPotential
 from ionnp.nnp.short_range import ModelSettings, ShortRangeModel
 from ionnp.train.loop import train_step
 from ionnp.train.settings import TrainingSettings
 from ionnp.train.targets import Sample, Targets
+from nnp_throughput import plain_lammps_step_time  # benchmarks/, next to this script
 
 ZNO = Chemistry.from_charges({"Zn": 2.0, "O": -2.0})
 
@@ -55,24 +52,6 @@ def training_step(device: str, model: ShortRangeModel, samples: list[Sample]) ->
     if device == "cuda":
         torch.cuda.synchronize()
     return loss, time.perf_counter() - start, model.to("cpu")
-
-
-def md_rate(model_file: Path, atoms, steps: int, device: str) -> float:
-    """Atom-steps per second of NVE in a plain LAMMPS input with pair_style ionnp on ``device``."""
-    with tempfile.TemporaryDirectory() as directory:
-        directory = Path(directory)
-        write(directory / "data.lmp", atoms, format="lammps-data", specorder=list(ZNO.elements),
-              atom_style="charge", masses=True)
-        lines = ["units metal", "atom_style charge", "read_data data.lmp",
-                 *input_lines(model_file, device=device),
-                 "velocity all create 300 1 mom yes rot yes", "timestep 0.0005", "fix nve all nve",
-                 "run 1", f"run {steps}"]
-        (directory / "in.lmp").write_text("\n".join(lines) + "\n")
-        out = subprocess.run([str(Path(sys.prefix) / "bin" / "lmp"), "-in", "in.lmp"], cwd=directory,
-                             capture_output=True, text=True, check=True,
-                             env=os.environ | {"OMP_NUM_THREADS": "1"}).stdout
-    loop = float(re.findall(r"Loop time of ([0-9.eE+-]+) on", out)[-1])
-    return len(atoms) * steps / loop
 
 
 def main() -> int:
@@ -118,8 +97,8 @@ def main() -> int:
             cells = max(1, round((size / 4) ** (1 / 3)))
             atoms = bulk("ZnO", "wurtzite", a=3.25, c=5.2).repeat((cells, cells, cells))
             atoms.rattle(0.05, seed=1)
-            cpu = md_rate(model_file, atoms, max(2, args.steps // 10), "cpu")
-            gpu = md_rate(model_file, atoms, args.steps, "cuda")
+            cpu = len(atoms) / plain_lammps_step_time(model_file, atoms, max(2, args.steps // 10))
+            gpu = len(atoms) / plain_lammps_step_time(model_file, atoms, args.steps, device="cuda")
             print(f"{len(atoms):>7} {cpu:11.0f} {gpu:11.0f} {gpu / cpu:8.1f}")
     return 0
 

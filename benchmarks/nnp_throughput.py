@@ -37,20 +37,29 @@ MACE. If mace-torch cannot be imported, the script says so and prints ionnp's nu
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from ase import Atoms, units
 from ase.build import bulk
+from ase.io import write
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
 from ionnp.charges.coulomb import coulomb
 from ionnp.chemistry import Chemistry
+from ionnp.deploy.export import export_model
+from ionnp.deploy.lammps_input import input_lines
 from ionnp.lammps.nnp import MD_COULOMB, PRECISE_COULOMB, CoulombSettings, LammpsNNP
 from ionnp.nnp.calculator import IonnpCalculator
 from ionnp.nnp.graph import build_graph
@@ -282,38 +291,34 @@ def scaling_rows(settings: ModelSettings, steps: int, repeats: int,
         print(f"PPPM {accuracy:.0e}: {step:9.4f} s/step, max |ΔF| {1000 * error:8.3f} meV/Å")
 
 
-def strong_scaling(model: NNPotential, atoms: Atoms, steps: int) -> None:
-    """Wall time of ``steps`` NVE steps of ``atoms`` in a plain LAMMPS input with pair_style
-    ionnp on 1 and 2 MPI ranks (one thread each), and the speed-up."""
-    import os
-    import re
-    import subprocess
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    from ase.io import write
-
-    from ionnp.deploy.export import export_model
-    from ionnp.deploy.lammps_input import input_lines
-
+def plain_lammps_step_time(model_file: Path, atoms: Atoms, steps: int, ranks: int = 1,
+                           device: str = "cpu") -> float:
+    """Wall seconds per NVE step of ``atoms`` in a plain LAMMPS input with pair_style ionnp
+    (the deployed ``model_file``, PPPM 1e-5) on ``ranks`` MPI ranks of one thread, on ``device``;
+    the first step (set-up) not counted."""
     bin_dir = Path(sys.prefix) / "bin"
     with tempfile.TemporaryDirectory() as directory:
         directory = Path(directory)
-        export_model(model, directory / "model.pt")
         write(directory / "data.lmp", atoms, format="lammps-data", specorder=list(ELEMENTS),
               atom_style="charge", masses=True)
         lines = ["units metal", "atom_style charge", "read_data data.lmp",
-                 *input_lines(directory / "model.pt"),
+                 *input_lines(model_file, device=device),
                  "velocity all create 300 1 mom yes rot yes", "timestep 0.0005", "fix nve all nve",
                  "run 1", f"run {steps}"]
         (directory / "in.lmp").write_text("\n".join(lines) + "\n")
-        loop = {}
-        for ranks in (1, 2):
-            command = [str(bin_dir / "mpiexec"), "-n", str(ranks), str(bin_dir / "lmp"), "-in", "in.lmp"]
-            out = subprocess.run(command, cwd=directory, capture_output=True, text=True, check=True,
-                                 env=os.environ | {"OMP_NUM_THREADS": "1"}).stdout
-            loop[ranks] = float(re.findall(r"Loop time of ([0-9.eE+-]+) on", out)[-1]) / steps
+        command = [str(bin_dir / "mpiexec"), "-n", str(ranks), str(bin_dir / "lmp"), "-in", "in.lmp"]
+        out = subprocess.run(command, cwd=directory, capture_output=True, text=True, check=True,
+                             env=os.environ | {"OMP_NUM_THREADS": "1"}).stdout
+    return float(re.findall(r"Loop time of ([0-9.eE+-]+) on", out)[-1]) / steps
+
+
+def strong_scaling(model: NNPotential, atoms: Atoms, steps: int) -> None:
+    """Wall time per NVE step of ``atoms`` with pair_style ionnp on 1 and 2 MPI ranks, and the
+    speed-up."""
+    with tempfile.TemporaryDirectory() as directory:
+        model_file = Path(directory) / "model.pt"
+        export_model(model, model_file)
+        loop = {ranks: plain_lammps_step_time(model_file, atoms, steps, ranks) for ranks in (1, 2)}
     print(f"\nStrong scaling, {len(atoms)} atoms, plain LAMMPS with pair_style ionnp + PPPM 1e-5 "
           f"(wall s/step): 1 rank {loop[1]:.4f}, 2 ranks {loop[2]:.4f}, speed-up "
           f"{loop[1] / loop[2]:.2f}")

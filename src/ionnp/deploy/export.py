@@ -43,7 +43,7 @@ from ionnp.deploy.module import script
 from ionnp.io import atomic_path
 from ionnp.nnp.descriptors import neighbor_list
 from ionnp.nnp.io import UNITS
-from ionnp.nnp.potential import NNPotential
+from ionnp.nnp.potential import NNPotential, with_coulomb
 from ionnp.nnp.prediction import Prediction
 from ionnp.voigt import VOIGT
 
@@ -100,8 +100,9 @@ def metadata(potential: NNPotential, source: str | os.PathLike | None = None,
     """The metadata of a deployed file of ``potential`` (see the module docstring)."""
     source_metadata = dict(getattr(potential, "metadata", {}) or {})
     chemistry = source_metadata.get("chemistry")
-    formal = None if chemistry is None else Chemistry.from_dict(chemistry).charges
-    reference = None if chemistry is None else Chemistry.from_dict(chemistry).reference_charge
+    chemistry = None if chemistry is None else Chemistry.from_dict(chemistry)
+    formal = None if chemistry is None else chemistry.charges
+    reference = None if chemistry is None else chemistry.reference_charge
     origin: dict[str, Any] = {"ionnp_version": importlib.metadata.version("ionnp"),
                               "torch_version": torch.__version__}
     if source is not None:
@@ -260,7 +261,7 @@ class DeployedModel:
         zero = lambda a: np.zeros_like(a) if k == 1 else None  # noqa: E731
         f = members_forces.mean(0).numpy()
         s = members_stress.mean(0).numpy()
-        prediction = Prediction(
+        short_range = Prediction(
             energy=float(totals.mean()), energies=energies.mean(0).numpy(),
             forces=f if forces else None, stress=s if stress else None,
             energy_std=float(totals.std(correction=0)) if k > 1 else 0.0,
@@ -270,17 +271,7 @@ class DeployedModel:
             if stress else None,
             short_range_energy=float(totals.mean()),
         )
-        if self.charge == 0.0:
-            return prediction
-        c = (coulomb_unit if coulomb_unit is not None else self.coulomb_unit(atoms)).scaled(self.charge)
-        return Prediction(
-            energy=prediction.energy + c.energy, energies=prediction.energies + c.energy / len(atoms),
-            forces=None if prediction.forces is None else prediction.forces + c.forces,
-            stress=None if prediction.stress is None else prediction.stress + c.stress,
-            energy_std=prediction.energy_std, forces_std=prediction.forces_std,
-            stress_std=prediction.stress_std, short_range_energy=prediction.short_range_energy,
-            coulomb_energy=c.energy,
-        )
+        return with_coulomb(short_range, atoms, self, coulomb_unit)
 
 
 def is_deployed(path: str | os.PathLike) -> bool:

@@ -41,7 +41,7 @@ def plugin_path() -> Path:
 
 def input_lines(model: str | os.PathLike, *, types: Sequence[str] | None = None,
                 coulomb_cutoff: float = 10.0, kspace: str = "pppm 1e-5", device: str = "cpu",
-                plugin: str | os.PathLike | None = None) -> list[str]:
+                plugin: str | os.PathLike | None = None, modify: Sequence[str] = ()) -> list[str]:
     """The lines that load the plugin and set up the potential of a deployed file ``model``.
 
     Args:
@@ -50,6 +50,8 @@ def input_lines(model: str | os.PathLike, *, types: Sequence[str] | None = None,
         kspace: the ``kspace_style`` arguments (``ewald 1e-10`` for reference numbers).
         device: ``cpu`` or ``cuda`` (the plugin's libtorch must have CUDA).
         plugin: the plugin file (default :func:`plugin_path`).
+        modify: ``pair_modify``/``kspace_modify`` lines placed after ``kspace_style`` (with a
+            Coulomb term only).
     """
     meta = read_metadata(model)
     types = list(meta["elements"] if types is None else types)
@@ -66,6 +68,7 @@ def input_lines(model: str | os.PathLike, *, types: Sequence[str] | None = None,
         f"pair_coeff * * ionnp {' '.join(types)}",
         "pair_coeff * * coul/long",
         f"kspace_style {kspace}",
+        *modify,
     ]
     charges = meta["coulomb_charges"]
     lines += [f"set type {t} charge {charges[e]!r}" for t, e in enumerate(types, start=1)]  # all digits

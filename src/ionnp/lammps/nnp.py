@@ -42,7 +42,7 @@ from ase.calculators.lammps import Prism
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ionnp.deploy.export import export_model
-from ionnp.deploy.lammps_input import plugin_path
+from ionnp.deploy.lammps_input import input_lines
 from ionnp.lammps.box import (
     GPA_TO_BAR,
     LMP_STYLE_GLOBAL,
@@ -97,15 +97,23 @@ class CoulombSettings:
         if self.kspace not in ("pppm", "ewald"):
             raise ValueError(f"kspace must be 'pppm' or 'ewald', not {self.kspace!r}")
 
-    def lammps_commands(self) -> list[str]:
-        """Pair and kspace commands (charges are set separately)."""
-        commands = [f"pair_style coul/long {self.real_cutoff!r}", "pair_coeff * *"]
-        if not self.erfc_table:
-            commands.append("pair_modify table 0")
-        commands.append(f"kspace_style {self.kspace} {self.accuracy!r}")
+    @property
+    def kspace_arguments(self) -> str:
+        """The arguments of ``kspace_style``."""
+        return f"{self.kspace} {self.accuracy!r}"
+
+    def modify_commands(self, pair: str = "") -> list[str]:
+        """``pair_modify`` and ``kspace_modify`` lines of the non-default settings, after the
+        styles; ``pair``: the sub-style's keyword under ``pair_style hybrid/overlay``."""
+        commands = [] if self.erfc_table else [f"pair_modify {pair + ' ' if pair else ''}table 0"]
         if self.alpha is not None:
             commands.append(f"kspace_modify gewald {self.alpha!r}")
         return commands
+
+    def lammps_commands(self) -> list[str]:
+        """Pair and kspace commands (charges are set separately)."""
+        return [f"pair_style coul/long {self.real_cutoff!r}", "pair_coeff * *",
+                f"kspace_style {self.kspace_arguments}", *self.modify_commands()]
 
 
 #: Defaults for dynamics: PPPM at 1e-5 relative force accuracy, 8 Å real-space cut-off.
@@ -139,13 +147,6 @@ class MDResult:
     stopped_at: int | None = None
 
 
-def charge_commands(potential: NNPotential, type_elements: Sequence[str]) -> list[str]:
-    """``set type`` commands: charge q z_s / z_ref on every atom of each type."""
-    unit = potential.unit_charges or {}
-    return [f"set type {k} charge {potential.charge * unit.get(str(element), 0.0)!r}"
-            for k, element in enumerate(type_elements, start=1)]
-
-
 class PairStyleTerm:
     """The short-range term of an ionnp model as ``pair_style ionnp`` (the plugin), overlaid on
     the Coulomb styles at q.
@@ -169,21 +170,13 @@ class PairStyleTerm:
         export_model(potential, self.model_file)
 
     def setup(self, coulomb: CoulombSettings | None) -> None:
-        """Plugin, pair styles, k-space, charges and the spread compute."""
-        elements = " ".join(self.type_elements)
-        commands = [f"plugin load {plugin_path()}"]
-        if coulomb is None:
-            commands += [f"pair_style ionnp {self.model_file}", f"pair_coeff * * {elements}"]
-        else:
-            commands += [
-                f"pair_style hybrid/overlay ionnp {self.model_file} coul/long {coulomb.real_cutoff!r}",
-                f"pair_coeff * * ionnp {elements}", "pair_coeff * * coul/long",
-            ]
-            commands += [c.replace("pair_modify ", "pair_modify pair coul/long ")
-                         for c in coulomb.lammps_commands()[2:]]
-            commands += charge_commands(self.potential, self.type_elements)
-        commands.append(f"compute {_SPREAD} all pair ionnp")
-        self.lmp.commands_list(commands)
+        """The lines of :func:`ionnp.deploy.lammps_input.input_lines` (plugin, pair styles,
+        k-space, charges; ``coulomb`` is None exactly when q = 0) and the spread compute."""
+        settings = coulomb or CoulombSettings()
+        commands = input_lines(self.model_file, types=self.type_elements,
+                               coulomb_cutoff=settings.real_cutoff, kspace=settings.kspace_arguments,
+                               modify=settings.modify_commands(pair="pair coul/long"))
+        self.lmp.commands_list(commands + [f"compute {_SPREAD} all pair ionnp"])
 
     @property
     def energy_spread(self) -> float:
@@ -226,7 +219,10 @@ class ShortRangeFix:
 
     def set_charges(self) -> None:
         """Charges q z_s / z_ref on every atom, by type (0 without a Coulomb term)."""
-        self.lmp.commands_list(charge_commands(self.potential, self.type_elements))
+        unit = self.potential.unit_charges or {}
+        for k, element in enumerate(self.type_elements, start=1):
+            charge = self.potential.charge * unit.get(str(element), 0.0)
+            self.lmp.command(f"set type {k} charge {charge!r}")
 
     def setup(self, coulomb: CoulombSettings | None) -> None:
         """Coulomb styles and charges (None: no Coulomb term), then the fix."""

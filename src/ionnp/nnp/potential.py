@@ -144,20 +144,9 @@ class NNPotential(torch.nn.Module):
             graph = self.graph([frames[k] for k in group])
             mean, std = self.short_range(graph, forces=forces, stress=stress, spread=spread)
             for k, p in zip(group, split_output(mean, graph.n_atoms, std)):
-                out.append(self._add_coulomb(p, frames[k], None if coulomb_units is None
-                                             else coulomb_units[k]))
+                unit = None if coulomb_units is None else coulomb_units[k]
+                out.append(with_coulomb(p, frames[k], self, unit))
         return out
-
-    def _add_coulomb(self, p: Prediction, atoms: Atoms, unit: CoulombResult | None) -> Prediction:
-        if self.charge == 0.0:
-            return p
-        c = (unit if unit is not None else self.coulomb_unit(atoms)).scaled(self.charge)
-        return replace(
-            p, energy=p.energy + c.energy, energies=p.energies + c.energy / len(atoms),
-            forces=None if p.forces is None else p.forces + c.forces,
-            stress=None if p.stress is None else p.stress + c.stress,
-            coulomb_energy=c.energy,
-        )
 
     # ---- files
 
@@ -204,6 +193,24 @@ class NNPotential(torch.nn.Module):
         return model
 
 
+def with_coulomb(prediction: Prediction, atoms: Atoms, potential: Any,
+                 unit: CoulombResult | None = None) -> Prediction:
+    """A short-range prediction of ``atoms`` with the Coulomb term q² E_C(1) added (energy,
+    forces, stress; its energy shared equally among the atoms' energies). ``potential`` has
+    ``charge`` and ``coulomb_unit(atoms)`` (an :class:`NNPotential` or a deployed model);
+    ``unit``: a precomputed E_C(1), else computed. Unchanged for q = 0."""
+    if potential.charge == 0.0:
+        return prediction
+    c = (unit if unit is not None else potential.coulomb_unit(atoms)).scaled(potential.charge)
+    p = prediction
+    return replace(
+        p, energy=p.energy + c.energy, energies=p.energies + c.energy / len(atoms),
+        forces=None if p.forces is None else p.forces + c.forces,
+        stress=None if p.stress is None else p.stress + c.stress,
+        coulomb_energy=c.energy,
+    )
+
+
 def check_model_file(path: str | os.PathLike, chemistry: Chemistry) -> None:
     """Refuse a model file made for another chemistry than ``chemistry`` (elements or their
     unit charges).
@@ -218,4 +225,4 @@ def check_model_file(path: str | os.PathLike, chemistry: Chemistry) -> None:
                          f"{chemistry.unit_charge})")
 
 
-__all__ = ["NNPotential", "Prediction", "check_model_file"]
+__all__ = ["NNPotential", "Prediction", "check_model_file", "with_coulomb"]
