@@ -145,7 +145,10 @@ def test_q_squared_shortcut_equals_refits(recovery_set):
     for q in (0.0, 0.45, 1.0, 1.85):
         row = table.iloc[int(np.argmin(np.abs(table.index - q)))]
         for name, value in refit_learnability(structures, settings, q).items():
-            assert row[name] == pytest.approx(value, rel=1e-8), (q, name)
+            # The shortcut expands the squared error in powers of q², so its round-off scales
+            # with the largest error on the grid, not with the near-zero error at the true q.
+            scale = table[name].max()
+            assert row[name] == pytest.approx(value, rel=1e-8, abs=1e-8 * scale), (q, name)
 
 
 def test_grid_and_folds():
