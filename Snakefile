@@ -36,6 +36,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/md.smk"
 include: "workflow/rules/eos.smk"
 include: "workflow/rules/transition.smk"
+include: "workflow/rules/loading.smk"
 include: "workflow/rules/deploy.smk"
 
 
@@ -54,6 +55,7 @@ rule all:
         rules.md.output,
         rules.eos.output,
         rules.validation.output,
+        rules.loading.output,
         # the ramp, where the campaign has a high-pressure phase (prototypes.roles.high_pressure)
         rules.transition_report.output if config["prototypes"]["roles"]["high_pressure"] else [],
         rules.effective_config.output,

@@ -26,9 +26,11 @@ WORKFLOW_DIR = Path(__file__).resolve().parents[2]
 RENAMED_SECTIONS = {"training": "train"}
 
 #: Mappings a layer gives whole: a campaign file that names the species, the pairs or the
-#: phases replaces the default's instead of adding to it (MgO over the ZnO default keeps no Zn).
+#: phases replaces the default's instead of adding to it (MgO over the ZnO default keeps no Zn;
+#: a campaign's loading paths replace the default's).
 REPLACED_MAPPINGS = {("potential", "charges"), ("potential", "pairs"), ("prototypes", "structures"),
-                     ("sampling", "supercell"), ("dft", "pseudopotentials")}
+                     ("sampling", "supercell"), ("dft", "pseudopotentials"), ("loading", "supercell"),
+                     ("loading", "paths")}
 
 
 class ConfigError(ValueError):
@@ -174,6 +176,7 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     if missing:
         raise ConfigError(f"config key eos.phases: {missing} not in prototypes.phases "
                           f"{prototypes['phases']}; an equation of state scales the relaxed prototype")
+    _check_loading(config)
     if 0 not in prototypes["pressures"]:
         raise ConfigError("config key prototypes.pressures: must include 0; the equations of "
                           "state and the MD start from the cells relaxed at 0 GPa")
@@ -255,6 +258,33 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"config key dft.pseudopotentials: ionnp has no ld1.x recipe for {missing} "
                               f"(it has: {', '.join(recipe_elements())}); give your own files with "
                               "dft.pseudo_dir and dft.pseudopotentials")
+
+
+def loading_phases(config: Mapping[str, Any]) -> list[str]:
+    """The phases of the unseen-loading test: ``loading.phases``, or the ground state and the
+    high-pressure phase (where there is one)."""
+    phases = config["loading"]["phases"]
+    if phases is None:
+        roles = config["prototypes"]["roles"]
+        phases = [roles["ground_state"]] + ([roles["high_pressure"]] if roles["high_pressure"] else [])
+    return list(phases)
+
+
+def _check_loading(config: Mapping[str, Any]) -> None:
+    from ionnp.evaluate.loading import paths_from_config
+
+    loading, phases = config["loading"], config["prototypes"]["phases"]
+    missing = [p for p in loading_phases(config) if p not in phases]
+    if missing:
+        raise ConfigError(f"config key loading.phases: {missing} not in prototypes.phases {phases}; "
+                          "a loading path strains the phase's relaxed prototype")
+    unknown = [p for p in loading["supercell"] if p not in phases]
+    if unknown:
+        raise ConfigError(f"config key loading.supercell: {unknown} not in prototypes.phases {phases}")
+    try:
+        paths_from_config(loading["paths"])
+    except ValueError as error:
+        raise ConfigError(f"config key {error}") from None
 
 
 def _check_chemistry(config: Mapping[str, Any]):

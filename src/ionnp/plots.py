@@ -434,3 +434,48 @@ def plot_md(nve: pd.DataFrame, compression: pd.DataFrame, drift: float, max_spre
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
+
+
+def plot_stress_strain(curves: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Stress along each loading path (GPa) against strain, one panel per phase and path: DFT as
+    markers, every variant as a line (rows of :func:`ionnp.evaluate.loading.stress_strain_table`)."""
+    panels = list(curves.groupby(["phase", "path"], sort=False))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), layout="constrained",
+                             squeeze=False)
+    for ax, ((phase, name), panel) in zip(axes[0], panels):
+        for variant, rows in panel.groupby("variant", sort=False):
+            rows = rows.sort_values("strain")
+            if variant == "DFT":
+                ax.plot(rows.strain, rows.stress_gpa, "ko", label="DFT", zorder=3)
+            else:
+                ax.plot(rows.strain, rows.stress_gpa, "-", marker=".", label=variant, alpha=0.8)
+        ax.set_title(f"{phase}, {name}")
+        ax.set_xlabel("strain")
+        ax.set_ylabel("stress along the path (GPa)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def plot_calibration(table: pd.DataFrame, model: str, path: str | os.PathLike) -> None:
+    """Ensemble spread against true error per structure, energy (meV/atom) and forces (meV/Å),
+    the test split and the loading cells in colours (rows of
+    :func:`ionnp.evaluate.loading.spread_and_error` with a ``set`` column)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    for ax, (quantity, unit) in zip(axes, [("energy", "meV/atom"), ("force", "meV/Å")]):
+        suffix = "atom" if quantity == "energy" else "a"
+        for name, rows in table.groupby("set", sort=False):
+            ax.scatter(rows[f"{quantity}_spread_mev_per_{suffix}"], rows[f"{quantity}_error_mev_per_{suffix}"],
+                       s=14, alpha=0.7, label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"ensemble {quantity} spread ({unit})")
+        ax.set_ylabel(f"{quantity} error against DFT ({unit})")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{model}: ensemble spread against true error")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

@@ -15,4 +15,14 @@ def to_voigt(tensor: np.ndarray) -> np.ndarray:
     return tensor.reshape(6) if tensor.size == 6 else tensor[VOIGT[0], VOIGT[1]]
 
 
-__all__ = ["VOIGT", "to_voigt"]
+def from_voigt(vector: np.ndarray) -> np.ndarray:
+    """The symmetric (3, 3) tensor of a (6,) Voigt vector (tensor components: xz is ε_xz, not
+    γ_xz = 2 ε_xz)."""
+    vector = np.asarray(vector, dtype=float)
+    tensor = np.zeros((3, 3))
+    tensor[VOIGT[0], VOIGT[1]] = vector
+    tensor[VOIGT[1], VOIGT[0]] = vector
+    return tensor
+
+
+__all__ = ["VOIGT", "from_voigt", "to_voigt"]

@@ -22,13 +22,13 @@ def job_counts(output: str) -> dict[str, int]:
 
 def planned_jobs(config: dict) -> dict[str, int]:
     """Jobs per rule a campaign of ``config`` (validated) needs, counted from the config."""
-    from ionnp.config import n_dft_shards
+    from ionnp.config import loading_phases, n_dft_shards
 
     sampling, training = config["sampling"], config["train"]
     charges = len(set(training["q_grid"])) + 1  # the grid and q_eff
     singles = ["enthalpy", "pool", "describe", "distill", "dft_dataset", "coulomb", "lt_dft", "lt", "dfpt",
                "charge_scan", "q_eff", "charge_scan_plot", "pretrain_coulomb", "dft_stress_check",
-               "validation", "evaluate", "lt_models", "md", "eos", "effective_config", "deploy", "all"]
+               "validation", "evaluate", "lt_models", "md", "eos", "effective_config", "deploy", "loading", "all"]
     ramp = config["prototypes"]["roles"]["high_pressure"] is not None  # else no transition ramp
     return {**dict.fromkeys(singles, 1), **({"transition_report": 1, "transition": 2} if ramp else {}),
             "prototype": len(config["prototypes"]["phases"]) * len(config["prototypes"]["pressures"]),
@@ -36,7 +36,8 @@ def planned_jobs(config: dict) -> dict[str, int]:
                        * sampling["walkers"]),
             "pseudopotential": len(config["potential"]["charges"]), "relabel": n_dft_shards(config),
             "pretrain": charges, "finetune": charges + int(training["scratch_baseline"]),
-            "eos_dft": len(config["eos"]["phases"])}
+            "eos_dft": len(config["eos"]["phases"]),
+            "loading_cells": len(loading_phases(config)), "loading_dft": len(loading_phases(config))}
 
 
 def test_dry_run_lists_every_job(workdir):
@@ -394,6 +395,39 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     start = snakemake(campaign, "-n", config={"train": {"finetune": {"shrink": 0.5, "perturb": 0.1}}})
     started = job_counts(start.stdout)
     assert started["finetune"] >= 1 and not {"charge_scan", "q_eff", "pretrain"} & set(started)
+    # another strain of the loading test: its cells, their DFT and its scores, nothing upstream
+    loading = snakemake(campaign, "-n", config={"loading": {"strains": [0.04, 0.1, 0.15]}})
+    assert job_counts(loading.stdout) == {"loading_cells": 2, "loading_dft": 2, "loading": 1,
+                                          "effective_config": 1, "all": 1}
+
+
+@pytest.mark.slow
+def test_unseen_loading_cells_are_labelled_scored_and_never_trained_on(campaign):
+    """Tension along c and xz shear of wurtzite and rocksalt: DFT-labelled, in no split of the
+    dataset; every model and the empirical potential scored per path and strain; the final
+    model's spread set against its error on the test split and on these cells."""
+    from ionnp.frames import read_frames
+
+    cells = [a for phase in ("wurtzite", "rocksalt") for a in read_frames(campaign / f"results/loading/{phase}_dft.db")]
+    assert len(cells) == 8 and all(a.info["dft_ecutwfc_ry"] == 35.0 for a in cells)
+    dataset = read_frames(campaign / "results/dft/dataset.db")
+    trained = {a.info.get("structure_id") for a in dataset}
+    assert not {a.info["structure_id"] for a in cells} & trained
+    metrics = pd.read_csv(campaign / "results/loading/metrics.csv")
+    assert set(metrics.variant) == {"empirical potential", "finetune_qeff", "finetune_q0", "finetune_q1",
+                                    "finetune_q2", "scratch_qeff"}
+    assert set(metrics[metrics.group == "path"].value) == {"wurtzite tensile_z", "wurtzite shear_xz",
+                                                           "rocksalt tensile_z", "rocksalt shear_xz"}
+    assert (metrics[metrics.group == "strain"].n_structures == 1).all()
+    curves = pd.read_csv(campaign / "results/loading/stress_strain.csv")
+    dft = curves[(curves.variant == "DFT") & (curves.path == "tensile_z")].sort_values("strain")
+    for phase, rows in dft.groupby("phase"):
+        assert rows.stress_gpa.is_monotonic_increasing and rows.stress_gpa.iloc[-1] > 0, phase
+    correlations = pd.read_csv(campaign / "results/loading/calibration_summary.csv")
+    assert correlations.set.tolist() == ["test", "loading"]
+    assert correlations.n_structures.tolist() == [sum(a.info["split"] == "test" for a in dataset), 8]
+    for name in ("stress_strain.png", "calibration.png"):
+        assert (campaign / "results/loading" / name).read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow

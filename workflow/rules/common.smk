@@ -1,7 +1,7 @@
 # Config helpers shared by the stage rules: every parameter reaches a rule through here.
 import os
 
-from ionnp.config import lt_volume_phase as volume_phase_of
+from ionnp.config import loading_phases, lt_volume_phase as volume_phase_of
 from ionnp.train.settings import FINETUNE_LOSS_WEIGHTS
 
 
@@ -87,6 +87,25 @@ def run_seed(wildcards):
 
     name = f"{wildcards.phase}/T{wildcards.t}/P{wildcards.p}/w{wildcards.walker}"
     return (config["seed"] + zlib.crc32(name.encode())) % 2**31
+
+
+def loading_cell_settings(wildcards):
+    """What one phase's loading cells are built from: its supercell, the paths, the strains, the
+    rattle (another phase's supercell reruns nothing here)."""
+    section = config["loading"]
+    return {
+        "supercell": section["supercell"].get(wildcards.phase, [1, 1, 1]),
+        "paths": section["paths"],
+        "strains": section["strains"],
+        "rattle": section["rattle"],
+    }
+
+
+def phase_seed(wildcards):
+    """A seed per phase, fixed by the campaign seed and the phase's name."""
+    import zlib
+
+    return (config["seed"] + zlib.crc32(wildcards.phase.encode())) % 2**31
 
 
 def dft_shard_indices():

@@ -129,6 +129,15 @@ class LammpsCell:
 
     # -- relaxation -------------------------------------------------------------------------
 
+    def relax_positions(self, force_tolerance: float = 1e-4, max_steps: int = 10000) -> np.ndarray:
+        """Relax the positions at the fixed cell (conjugate gradients, forces below
+        ``force_tolerance`` eV/Å or ``max_steps``); returns them (N, 3) in Å in the input frame."""
+        self.lmp.commands_list([
+            "min_style cg",
+            f"minimize 0.0 {force_tolerance!r} {max_steps} {10 * max_steps}",
+        ])
+        return self.prism.vector_to_ase(per_atom(self.lmp, "x", len(self.symbols)))
+
     def relax(
         self,
         pressure_gpa: float,
