@@ -5,7 +5,7 @@ Each stage's cost is a number of *work units* that follows from the config alone
 measured cost per unit (CPU-seconds). The units are the leading scaling of each stage's work:
 
 - sampling: atoms × MD steps, per metadynamics run;
-- DFT (relabel, eos_dft, lt_dft, dfpt): Σ N³ × n_k × E_cut^1.5 over the structures (plane-wave
+- DFT (relabel, eos_dft, lt_dft, dfpt, loading_dft): Σ N³ × n_k × E_cut^1.5 over the structures (plane-wave
   DFT: bands² × plane waves per k-point), N the atoms, n_k the Monkhorst–Pack points, E_cut the
   wavefunction cut-off (Ry); relabelled structures are the sampling cells, spread evenly over
   the sampled phases;
@@ -36,7 +36,7 @@ import pandas as pd
 import yaml
 
 from ionnp.chemistry import Chemistry, formula_units
-from ionnp.config import load_config, lt_volume_phase
+from ionnp.config import load_config, loading_phases, lt_volume_phase
 
 #: Stages in report order, each with the benchmark files (under logs/benchmarks/) it is measured by.
 STAGES = {
@@ -50,6 +50,7 @@ STAGES = {
     "MD": ["md/md.tsv"],
     "transition (NNP)": ["transition/nnp.tsv"],
     "transition (empirical)": ["transition/empirical.tsv"],
+    "loading (DFT)": ["loading/*_dft.tsv"],
 }
 #: Note on the training rows of the estimate.
 UPPER_BOUND = "at most: every configured epoch"
@@ -130,6 +131,12 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
         ramp_steps = (2 * len(ramp["pressures"]) - 1) * ramp["steps_per_pressure"]
         units["transition (NNP)"] = (1, ramp_atoms * ramp_steps * members)
         units["transition (empirical)"] = (1, ramp_atoms * ramp_steps)
+    loading = config["loading"]
+    cells = [_cell(config, p, [a * b for a, b in zip(config["prototypes"]["supercell"],
+                                                      loading["supercell"].get(p, [1, 1, 1]))])
+             for p in loading_phases(config)]
+    units["loading (DFT)"] = (len(cells), len(loading["paths"]) * len(loading["strains"])
+                              * sum(_dft_units(c, dft["kspacing"], ecut) for c in cells))
     return units
 
 

@@ -19,6 +19,13 @@ def metrics(final=(8.0, 150.0, 0.5), grid_best=1.0) -> pd.DataFrame:
                               force_rmse_mev_per_a=f, stress_rmse_gpa=s) for v, q, e, f, s in rows])
 
 
+def loading(final=(5.0, 60.0, 0.15), empirical=(40.0, 300.0, 2.0)) -> pd.DataFrame:
+    """The loading rule's table (MAEs over all cells); the paper's Table 1 limits are 6.7, 65, 0.18."""
+    return pd.DataFrame([dict(group="all", value="all", variant=v, n_structures=24, energy_mae_mev_per_atom=e,
+                              force_mae_mev_per_a=f, stress_mae_gpa=s)
+                         for v, (e, f, s) in (("finetune_qeff", final), ("empirical potential", empirical))])
+
+
 def lt_models(best=1.0) -> pd.DataFrame:
     return pd.DataFrame([dict(variant=f"finetune_q{q:g}", q=q, amplitude=0.02, repeats=n,
                               error_mev=(q - best) * 10 + 0.1) for q in (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -63,12 +70,12 @@ def split(n=10) -> pd.DataFrame:
 
 def judged(**changes) -> dict[str, bool]:
     parts = dict(metrics=metrics(), fits=fits(), transitions=transitions(), md=md(), split=split(),
-                 q_eff=q_eff(), lt_models=lt_models(), stress_check=stress_check())
+                 q_eff=q_eff(), lt_models=lt_models(), stress_check=stress_check(), loading=loading())
     parts.update(changes)
     summary, nve = parts["md"]
     criteria = all_criteria(parts["metrics"], parts["fits"], parts["transitions"], summary, nve,
                             parts["split"], 30.0, parts["q_eff"],
-                            parts["lt_models"], 0.02, parts["stress_check"], LIMITS)
+                            parts["lt_models"], 0.02, parts["stress_check"], parts["loading"], LIMITS)
     return {c.name: c.passed for c in criteria if not c.diagnostic}
 
 
@@ -81,7 +88,7 @@ def diagnostics(**changes) -> dict[str, bool]:
 
 def test_a_good_campaign_passes_everything():
     result = judged()
-    assert all(result.values()) and len(result) == 27
+    assert all(result.values()) and len(result) == 33
     assert diagnostics() == {"fine-tuned energy error lowest near q_L/T": True,
                              "fine-tuned force error lowest near q_L/T": True}
 
@@ -109,6 +116,8 @@ def test_the_test_error_against_q_is_a_diagnostic():
     (dict(split=split(4)), {"valid split of at least 10 structures", "test split of at least 10 structures"}),
     (dict(stress_check=stress_check(residual_rocksalt=1.2)), {"rocksalt DFT stress offset below 1 GPa"}),
     (dict(stress_check=stress_check(pulay=-0.5, residual_rocksalt=0.9)), set()),
+    (dict(loading=loading(final=(7.0, 60.0, 0.15))), {"energy_mae_mev_per_atom ≤ 6.7 meV/atom"}),
+    (dict(loading=loading(final=(5.0, 60.0, 2.5))), {"stress_mae_gpa ≤ 0.18 GPa", "stress_mae_gpa below empirical potential"}),
 ])
 def test_each_failure_is_named(changes, failing):
     result = judged(**changes)
@@ -121,16 +130,16 @@ def test_json_holds_every_criterion(tmp_path):
     from ionnp.evaluate.validation import write_json
 
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check(), LIMITS)
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check(), loading(), LIMITS)
     write_json(criteria, tmp_path / "validation.json")
     payload = json.loads((tmp_path / "validation.json").read_text())
-    assert payload["passed"] == 26 and payload["failed"] == 1 and len(payload["criteria"]) == 29
+    assert payload["passed"] == 32 and payload["failed"] == 1 and len(payload["criteria"]) == 35
     assert sum(c["diagnostic"] for c in payload["criteria"]) == 2
 
 
 def test_markdown_lists_every_criterion():
     summary, nve = md()
-    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check(), LIMITS)
+    criteria = all_criteria(metrics(), fits(), transitions(nnp=13.0), summary, nve, split(), 30.0, q_eff(), lt_models(), 0.02, stress_check(), loading(), LIMITS)
     text = markdown(criteria, "Validation")
-    assert "26 of 27 criteria hold" in text and text.count("\n| ") == 1 + 27 + 1 + 2 and "**no**" in text
+    assert "32 of 33 criteria hold" in text and text.count("\n| ") == 1 + 33 + 1 + 2 and "**no**" in text
     assert text.index("## Diagnostics") < text.index("fine-tuned energy error lowest near q_L/T")

@@ -69,6 +69,7 @@ rule validation:
         q_eff=rules.q_eff.output.q_eff,
         lt_models=rules.lt_models.output.table,
         stress_check=rules.dft_stress_check.output.check,
+        loading="results/loading/metrics.csv",
     output:
         json="results/evaluate/validation.json",
         markdown=report(

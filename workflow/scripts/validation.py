@@ -17,12 +17,13 @@ criteria = all_criteria(pd.read_csv(inputs.metrics), pd.read_csv(inputs.fits), p
                         pd.read_csv(inputs.split), snakemake.params.max_spread,
                         json.loads(open(inputs.q_eff).read()), pd.read_csv(inputs.lt_models),
                         snakemake.params.amplitude, json.loads(open(inputs.stress_check).read()),
+                        pd.read_csv(inputs.loading),
                         Limits.from_config(snakemake.params.criteria, snakemake.params.transition_phase))
 write_json(criteria, out.json)
 report = markdown(criteria, "Validation of the campaign's final potential")
 report += ("\nFigures: results/evaluate/parity.png, results/evaluate/error_vs_q.png, results/eos/eos.png, "
            "results/md/md.png, results/charges/lt.png, results/charges/scan.png, "
-           "results/evaluate/lt_models.png.\n")
+           "results/evaluate/lt_models.png, results/loading/stress_strain.png, results/loading/calibration.png.\n")
 with atomic_path(out.markdown) as tmp:
     tmp.write_text(report)
 log.info("%s", report)

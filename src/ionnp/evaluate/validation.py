@@ -1,7 +1,8 @@
 """The criteria a campaign's final potential is judged by, each measured and passed or failed.
 
 Every criterion is computed from the campaign's own outputs (test-split errors, equations of
-state, transition pressures, the NVE run, the effective charge, the split) and reported with its measured value, its
+state, transition pressures, the NVE run, the effective charge, the split, the errors on the
+unseen-loading cells) and reported with its measured value, its
 target and whether it holds; none is skipped silently (a value that could not be measured
 fails, with a note saying why). The thresholds are config keys (``evaluate.criteria``, :class:`Limits`):
 their defaults are the project's acceptance criteria for the ZnO validation campaign
@@ -27,6 +28,8 @@ from ionnp.evaluate.modulations import rms_errors
 FINAL, EMPIRICAL, SCRATCH = "finetune_qeff", "empirical potential", "scratch_qeff"
 #: Test-split RMSE columns of the metrics table, with their units.
 ERROR_UNITS = {"energy_rmse_mev_per_atom": "meV/atom", "force_rmse_mev_per_a": "meV/Å", "stress_rmse_gpa": "GPa"}
+#: Unseen-loading MAE columns of the loading metrics table, with their units and criteria keys.
+UNSEEN_UNITS = {"energy_mae_mev_per_atom": "meV/atom", "force_mae_mev_per_a": "meV/Å", "stress_mae_gpa": "GPa"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Limits:
 
     Attributes:
         errors: test-split RMSE limit of the final model per :data:`ERROR_UNITS` column.
+        unseen: unseen-loading MAE limit of the final model per :data:`UNSEEN_UNITS` column (the
+            paper's Table 1 on its tensile-loading set by default).
         v0_tolerance, b0_tolerance: NNP against DFT equation of state (fractions).
         transition_tolerance_gpa: NNP against DFT transition pressure (GPa).
         max_stress_offset_gpa: DFT stress against its energies, after the Pulay correction (GPa).
@@ -51,6 +56,7 @@ class Limits:
     """
 
     errors: dict[str, float]
+    unseen: dict[str, float]
     v0_tolerance: float
     b0_tolerance: float
     transition_tolerance_gpa: float
@@ -69,7 +75,8 @@ class Limits:
     def from_config(cls, criteria: Mapping[str, Any], transition_phase: str | None) -> Limits:
         """From the ``evaluate.criteria`` section and ``prototypes.roles.high_pressure``."""
         c = criteria
-        return cls({key: float(c[key]) for key in ERROR_UNITS}, c["v0_tolerance"], c["b0_tolerance"],
+        return cls({key: float(c[key]) for key in ERROR_UNITS},
+                   {key: float(c[f"unseen_{key}"]) for key in UNSEEN_UNITS}, c["v0_tolerance"], c["b0_tolerance"],
                    c["transition_tolerance_gpa"], c["max_stress_offset_gpa"], c["min_nve_ps"],
                    c["min_md_atoms"], c["max_drift_mev_per_atom_per_ps"], c["min_split"],
                    tuple(c["q_window"]), c["max_q_error"], c["training_q_tolerance"],
@@ -124,6 +131,24 @@ def error_criteria(metrics: pd.DataFrame, limits: Limits) -> list[Criterion]:
             out.append(Criterion("test errors", f"{column} below {name}", final,
                                  f"< {value:.4g}" if value is not None else "< (not measured)",
                                  final is not None and value is not None and final < value))
+    return out
+
+
+def loading_criteria(loading: pd.DataFrame, limits: Limits) -> list[Criterion]:
+    """MAEs of the final model on the unseen-loading cells (:func:`ionnp.evaluate.loading.loading_errors`,
+    all cells together): below the limits and below the empirical potential's."""
+    overall = loading[loading.group == "all"].set_index("variant")
+    out = []
+    for column, limit in limits.unseen.items():
+        unit = UNSEEN_UNITS[column]
+        final = _finite(overall.loc[FINAL, column]) if FINAL in overall.index else None
+        empirical = _finite(overall.loc[EMPIRICAL, column]) if EMPIRICAL in overall.index else None
+        out.append(Criterion("unseen loading", f"{column} ≤ {limit:g} {unit}", final, f"≤ {limit:g}",
+                             final is not None and final <= limit,
+                             f"{int(overall.loc[FINAL, 'n_structures'])} cells" if final is not None else "not measured"))
+        out.append(Criterion("unseen loading", f"{column} below {EMPIRICAL}", final,
+                             f"< {empirical:.4g}" if empirical is not None else "< (not measured)",
+                             final is not None and empirical is not None and final < empirical))
     return out
 
 
@@ -255,9 +280,11 @@ def split_criteria(split: pd.DataFrame, limits: Limits) -> list[Criterion]:
 def all_criteria(metrics: pd.DataFrame, fits: pd.DataFrame, transitions: pd.DataFrame,
                  md_summary: Mapping[str, Any], nve: pd.DataFrame, split: pd.DataFrame,
                  max_spread: float | None, q_eff: Mapping[str, Any], lt_models: pd.DataFrame,
-                 amplitude: float, stress_check: Mapping[str, Any], limits: Limits) -> list[Criterion]:
+                 amplitude: float, stress_check: Mapping[str, Any], loading: pd.DataFrame,
+                 limits: Limits) -> list[Criterion]:
     """Every criterion, in report order."""
-    return (error_criteria(metrics, limits) + eos_criteria(fits, transitions, stress_check, limits)
+    return (error_criteria(metrics, limits) + loading_criteria(loading, limits)
+            + eos_criteria(fits, transitions, stress_check, limits)
             + md_criteria(md_summary, nve, max_spread, limits)
             + charge_criteria(q_eff, metrics, lt_models, amplitude, limits) + split_criteria(split, limits))
 
@@ -298,5 +325,5 @@ def _row(c: Criterion) -> str:
     return f"| {c.group} | {c.name} | {measured} | {c.target} | {'yes' if c.passed else '**no**'} | {c.note} |"
 
 
-__all__ = ["Criterion", "all_criteria", "charge_criteria", "eos_criteria", "error_criteria", "markdown", "md_criteria",
-           "split_criteria", "verdict", "write_json"]
+__all__ = ["Criterion", "all_criteria", "charge_criteria", "eos_criteria", "error_criteria", "loading_criteria",
+           "markdown", "md_criteria", "split_criteria", "verdict", "write_json"]
