@@ -176,11 +176,11 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
     if missing:
         raise ConfigError(f"config key eos.phases: {missing} not in prototypes.phases "
                           f"{prototypes['phases']}; an equation of state scales the relaxed prototype")
-    _check_loading(config)
     if 0 not in prototypes["pressures"]:
         raise ConfigError("config key prototypes.pressures: must include 0; the equations of "
                           "state and the MD start from the cells relaxed at 0 GPa")
     _check_phases(config, chemistry)
+    _check_loading(config)
     distill = config["distill"]
     pool = pool_size(config)
     if distill["n_pretrain"] > pool:
