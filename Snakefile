@@ -37,6 +37,7 @@ include: "workflow/rules/md.smk"
 include: "workflow/rules/eos.smk"
 include: "workflow/rules/transition.smk"
 include: "workflow/rules/loading.smk"
+include: "workflow/rules/refine.smk"
 include: "workflow/rules/deploy.smk"
 
 
@@ -56,6 +57,8 @@ rule all:
         rules.eos.output,
         rules.validation.output,
         rules.loading.output,
+        # the refinement rounds' summary, where the config asks for rounds (refine.rounds)
+        rules.refine_report.output if config["refine"]["rounds"] else [],
         # the ramp, where the campaign has a high-pressure phase (prototypes.roles.high_pressure)
         rules.transition_report.output if config["prototypes"]["roles"]["high_pressure"] else [],
         rules.effective_config.output,

@@ -30,7 +30,7 @@ RENAMED_SECTIONS = {"training": "train"}
 #: a campaign's loading paths replace the default's).
 REPLACED_MAPPINGS = {("potential", "charges"), ("potential", "pairs"), ("prototypes", "structures"),
                      ("sampling", "supercell"), ("dft", "pseudopotentials"), ("loading", "supercell"),
-                     ("loading", "paths")}
+                     ("loading", "paths"), ("refine", "supercell"), ("refine", "explore", "deform")}
 
 
 class ConfigError(ValueError):
@@ -181,6 +181,7 @@ def _check_cross_keys(config: Mapping[str, Any]) -> None:
                           "state and the MD start from the cells relaxed at 0 GPa")
     _check_phases(config, chemistry)
     _check_loading(config)
+    _check_refine(config)
     distill = config["distill"]
     pool = pool_size(config)
     if distill["n_pretrain"] > pool:
@@ -285,6 +286,50 @@ def _check_loading(config: Mapping[str, Any]) -> None:
         paths_from_config(loading["paths"])
     except ValueError as error:
         raise ConfigError(f"config key {error}") from None
+
+
+def refine_phases(config: Mapping[str, Any]) -> list[str]:
+    """The phases of the refinement's NPT grid: ``refine.phases``, or ``sampling.phases``."""
+    return list(config["refine"]["phases"] or config["sampling"]["phases"])
+
+
+def _check_refine(config: Mapping[str, Any]) -> None:
+    from ionnp.refine.explore import LENGTHS, TILTS
+
+    refine, prototypes = config["refine"], config["prototypes"]
+    if refine["rounds"] > 0 and refine["budget"] == 0:
+        raise ConfigError(f"config key refine.budget: 0 DFT structures per round with refine.rounds = "
+                          f"{refine['rounds']}; a round needs a budget (or set refine.rounds: 0)")
+    low, high = refine["trust_low"], refine["trust_high"]
+    if low is not None and high is not None and low >= high:
+        raise ConfigError(f"config key refine.trust_low: {low} meV/atom must lie below refine.trust_high = {high}")
+    missing = [p for p in refine_phases(config) if p not in prototypes["phases"]]
+    if missing:
+        raise ConfigError(f"config key refine.phases: {missing} not in prototypes.phases {prototypes['phases']}")
+    unknown = [p for p in refine["supercell"] if p not in prototypes["phases"]]
+    if unknown:
+        raise ConfigError(f"config key refine.supercell: {unknown} not in prototypes.phases {prototypes['phases']}")
+    explore = refine["explore"]
+    missing = [p for p in explore["pressures"] if p not in prototypes["pressures"]]
+    if missing:
+        raise ConfigError(f"config key refine.explore.pressures: {missing} not in prototypes.pressures "
+                          f"{prototypes['pressures']}; a run starts from the prototype relaxed at its pressure")
+    unknown = [d for d in explore["deform"] if d not in LENGTHS + TILTS]
+    if unknown:
+        raise ConfigError(f"config key refine.explore.deform: {unknown} are not LAMMPS fix deform "
+                          f"dimensions ({', '.join(LENGTHS + TILTS)})")
+    if explore["steps"] < explore["every"]:
+        raise ConfigError(f"config key refine.explore.every: {explore['every']} steps between snapshots "
+                          f"exceed refine.explore.steps = {explore['steps']}")
+    if refine["rounds"] > 0 and refine["start"] is not None and not Path(refine["start"]).is_file():
+        raise ConfigError(f"config key refine.start: {refine['start']} does not exist; round 1 starts "
+                          "from a fine-tuned model file (null: the campaign's models/finetune_qeff.pt)")
+    try:
+        from ionnp.train.settings import TrainingSettings
+
+        TrainingSettings.from_config(merge_config(config["train"]["finetune"], refine["finetune"]), finetune=True)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"config key refine.finetune: {error}") from None
 
 
 def _check_chemistry(config: Mapping[str, Any]):

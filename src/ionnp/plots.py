@@ -459,23 +459,51 @@ def plot_stress_strain(curves: pd.DataFrame, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
-def plot_calibration(table: pd.DataFrame, model: str, path: str | os.PathLike) -> None:
+def plot_calibration(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Ensemble spread against true error per structure, energy (meV/atom) and forces (meV/Å),
-    the test split and the loading cells in colours (rows of
-    :func:`ionnp.evaluate.loading.spread_and_error` with a ``set`` column)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
-    for ax, (quantity, unit) in zip(axes, [("energy", "meV/atom"), ("force", "meV/Å")]):
-        suffix = "atom" if quantity == "energy" else "a"
-        for name, rows in table.groupby("set", sort=False):
-            ax.scatter(rows[f"{quantity}_spread_mev_per_{suffix}"], rows[f"{quantity}_error_mev_per_{suffix}"],
-                       s=14, alpha=0.7, label=name)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(f"ensemble {quantity} spread ({unit})")
-        ax.set_ylabel(f"{quantity} error against DFT ({unit})")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{model}: ensemble spread against true error")
+    one row per ``model``, the test split and the loading cells in colours (rows of
+    :func:`ionnp.evaluate.loading.spread_and_error` with ``model`` and ``set`` columns)."""
+    models = list(dict.fromkeys(table.model))
+    fig, axes = plt.subplots(len(models), 2, figsize=(10, 4.2 * len(models)), layout="constrained", squeeze=False)
+    for row, model in zip(axes, models):
+        rows_of_model = table[table.model == model]
+        for ax, (quantity, unit) in zip(row, [("energy", "meV/atom"), ("force", "meV/Å")]):
+            suffix = "atom" if quantity == "energy" else "a"
+            for name, rows in rows_of_model.groupby("set", sort=False):
+                ax.scatter(rows[f"{quantity}_spread_mev_per_{suffix}"], rows[f"{quantity}_error_mev_per_{suffix}"],
+                           s=14, alpha=0.7, label=name)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(f"ensemble {quantity} spread ({unit})")
+            ax.set_ylabel(f"{quantity} error against DFT ({unit})")
+            ax.set_title(model)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def plot_rounds(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Refinement rounds (rows of :func:`ionnp.refine.report.rounds_table`): the fraction of
+    explored snapshots above the lower trust level, and the test-split energy RMSE and unseen
+    energy and force MAEs of each round's model (round 0: the one-shot model) against the DFT
+    structures the rounds added."""
+    fig, (ax_frac, ax_energy, ax_force) = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
+    explored = table[table["round"] > 0]
+    if "fraction_above_low" in explored:
+        ax_frac.plot(explored["round"], 100 * explored.fraction_above_low, "o-")
+    ax_frac.set_xlabel("round")
+    ax_frac.set_ylabel("explored snapshots above the lower trust level (%)")
+    for ax, columns, unit in ((ax_energy, ("test_energy_rmse_mev_per_atom", "unseen_energy_mae_mev_per_atom"), "meV/atom"),
+                              (ax_force, ("test_force_rmse_mev_per_a", "unseen_force_mae_mev_per_a"), "meV/Å")):
+        for column in columns:
+            if column in table:
+                ax.plot(table.dft_structures_added, table[column], "o-", label=column.replace("_", " "))
+        ax.set_xlabel("DFT structures added by the rounds")
+        ax.set_ylabel(unit)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)

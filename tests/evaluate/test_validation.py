@@ -143,3 +143,26 @@ def test_markdown_lists_every_criterion():
     text = markdown(criteria, "Validation")
     assert "32 of 33 criteria hold" in text and text.count("\n| ") == 1 + 33 + 1 + 2 and "**no**" in text
     assert text.index("## Diagnostics") < text.index("fine-tuned energy error lowest near q_L/T")
+
+
+def test_a_refined_model_is_judged_against_the_one_shot_model():
+    """With refinement rounds the final model is the last round's: its test RMSEs must stay
+    within the one-shot model's bootstrap interval, its unseen MAEs below the one-shot's."""
+    table = metrics()
+    refined = table[table.variant == "finetune_qeff"].assign(variant="refine_r2", energy_rmse_mev_per_atom=8.5)
+    table = pd.concat([table.assign(energy_rmse_mev_per_atom_high=table.energy_rmse_mev_per_atom + 1.0,
+                                    force_rmse_mev_per_a_high=table.force_rmse_mev_per_a + 10,
+                                    stress_rmse_gpa_high=table.stress_rmse_gpa + 0.1), refined])
+    unseen = pd.concat([loading(), loading(final=(6.0, 50.0, 0.1)).iloc[[0]].assign(variant="refine_r2")])
+    summary, nve = md()
+    criteria = {c.name: c for c in all_criteria(table, fits(), transitions(), summary, nve, split(), 30.0, q_eff(),
+                                                lt_models(), 0.02, stress_check(), unseen, LIMITS, final="refine_r2")}
+    assert criteria["energy_rmse_mev_per_atom no worse than finetune_qeff"].passed   # 8.5 ≤ 9.0
+    assert criteria["energy_rmse_mev_per_atom ≤ 10 meV/atom"].measured == 8.5
+    assert not criteria["energy_mae_mev_per_atom below finetune_qeff"].passed        # 6.0 > 5.0
+    assert criteria["force_mae_mev_per_a below finetune_qeff"].passed                # 50 < 60
+    worse = table.assign(energy_rmse_mev_per_atom=lambda t: t.energy_rmse_mev_per_atom.where(t.variant != "refine_r2", 9.5))
+    judged_worse = {c.name: c.passed for c in all_criteria(worse, fits(), transitions(), summary, nve, split(), 30.0,
+                                                          q_eff(), lt_models(), 0.02, stress_check(), unseen, LIMITS,
+                                                          final="refine_r2")}
+    assert not judged_worse["energy_rmse_mev_per_atom no worse than finetune_qeff"]

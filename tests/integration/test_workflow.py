@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -24,7 +25,7 @@ def planned_jobs(config: dict) -> dict[str, int]:
     """Jobs per rule a campaign of ``config`` (validated) needs, counted from the config."""
     from ionnp.config import loading_phases, n_dft_shards
 
-    sampling, training = config["sampling"], config["train"]
+    sampling, training, rounds = config["sampling"], config["train"], config["refine"]["rounds"]
     charges = len(set(training["q_grid"])) + 1  # the grid and q_eff
     singles = ["enthalpy", "pool", "describe", "distill", "dft_dataset", "coulomb", "lt_dft", "lt", "dfpt",
                "charge_scan", "q_eff", "charge_scan_plot", "pretrain_coulomb", "dft_stress_check",
@@ -37,7 +38,9 @@ def planned_jobs(config: dict) -> dict[str, int]:
             "pseudopotential": len(config["potential"]["charges"]), "relabel": n_dft_shards(config),
             "pretrain": charges, "finetune": charges + int(training["scratch_baseline"]),
             "eos_dft": len(config["eos"]["phases"]),
-            "loading_cells": len(loading_phases(config)), "loading_dft": len(loading_phases(config))}
+            "loading_cells": len(loading_phases(config)), "loading_dft": len(loading_phases(config)),
+            **({"refine_trust": 1, "refine_report": 1} if rounds else {}),
+            **{rule: rounds for rule in ("refine_explore", "refine_select", "refine_dft", "refine_train") if rounds}}
 
 
 def test_dry_run_lists_every_job(workdir):
@@ -271,7 +274,6 @@ def test_dft_dataset(campaign):
 def test_effective_charge_outputs(campaign):
     """q_eff comes from the frozen modulations, with a finite uncertainty, every estimator
     recorded beside it; the scan is kept as a diagnostic."""
-    import json
 
     table = pd.read_csv(campaign / "results/charges/scan.csv")
     assert len(table) == 41 and table.q.iloc[-1] == pytest.approx(2.0)
@@ -295,7 +297,6 @@ def test_effective_charge_outputs(campaign):
 
 @pytest.mark.slow
 def test_models_and_evaluation(campaign):
-    import json
 
     from ionnp.nnp.potential import NNPotential
 
@@ -322,7 +323,6 @@ def test_final_model_is_stable(campaign):
     NVE run at 300 K that stays near its temperature (0.1 ps block averages within ±50 % after
     the first 0.2 ps) without leaving its training data. The run is deterministic (same config
     and seed), so these are exact properties of this campaign, not statistics."""
-    import json
 
     fits = pd.read_csv(campaign / "results/eos/eos.csv").set_index(["method", "phase"])
     assert fits.loc[("NNP", "wurtzite"), "e0_ev"] < fits.loc[("NNP", "rocksalt"), "e0_ev"]
@@ -336,10 +336,11 @@ def test_final_model_is_stable(campaign):
     # The workflow's own verdict agrees, and lists every acceptance criterion.
     validation = json.loads((campaign / "results/evaluate/validation.json").read_text())
     named = {c["name"]: c for c in validation["criteria"]}
-    assert len(named) == 35 and named["wurtzite the NNP's ground state"]["passed"]
+    assert len(named) == 41 and named["wurtzite the NNP's ground state"]["passed"]
     assert named["ensemble spread below the threshold throughout"]["passed"]
     assert named["fine-tuned force error lowest near q_L/T"]["diagnostic"]
-    assert validation["passed"] + validation["failed"] == 33  # the two diagnostics not counted
+    assert validation["passed"] + validation["failed"] == 39  # the two diagnostics not counted
+    assert "energy_mae_mev_per_atom below finetune_qeff" in named  # the final model is the refined one
     assert "criteria hold" in (campaign / "results/evaluate/validation.md").read_text()
 
 
@@ -395,10 +396,43 @@ def test_rules_rerun_only_for_the_keys_they_read(campaign):
     start = snakemake(campaign, "-n", config={"train": {"finetune": {"shrink": 0.5, "perturb": 0.1}}})
     started = job_counts(start.stdout)
     assert started["finetune"] >= 1 and not {"charge_scan", "q_eff", "pretrain"} & set(started)
-    # another strain of the loading test: its cells, their DFT and its scores, nothing upstream
-    loading = snakemake(campaign, "-n", config={"loading": {"strains": [0.04, 0.1, 0.15]}})
-    assert job_counts(loading.stdout) == {"loading_cells": 2, "loading_dft": 2, "loading": 1,
-                                          "effective_config": 1, "all": 1}
+    # another strain of the loading test: its cells, their DFT, its scores and what the spread's
+    # calibration on them decides (the round's trust levels and all after), nothing upstream
+    loading = job_counts(snakemake(campaign, "-n", config={"loading": {"strains": [0.04, 0.1, 0.15]}}).stdout)
+    assert loading["loading_cells"] == 2 and loading["loading_dft"] == 2 and loading["refine_trust"] == 1
+    assert not {"sample", "relabel", "finetune", "pretrain", "eos_dft", "lt_dft"} & set(loading)
+
+
+@pytest.mark.slow
+def test_one_refinement_round_explores_labels_and_retrains(campaign):
+    """Round 1: the one-shot model explores every sampled phase, the deformation and the hot run;
+    its spread sorts the snapshots by the trust levels; FPS picks at most the budget among the
+    candidates; pw.x labels them; round 1's model is fine-tuned from the one-shot one on them too."""
+    from ionnp.frames import read_frames
+    from ionnp.nnp.potential import NNPotential
+
+    folder = campaign / "results/refine/round1"
+    summary = json.loads((folder / "selection.json").read_text())
+    trust = json.loads((campaign / "results/refine/trust.json").read_text())
+    spread = pd.read_csv(folder / "spread.csv")
+    assert summary["explored"] == len(spread) == 8 * 10  # 8 runs of 300 steps, a snapshot every 30
+    assert {p.split()[0] for p in spread.protocol} == {"npt", "deform", "hot"}
+    assert summary["known"] + summary["candidates"] + summary["unphysical"] == summary["explored"]
+    assert ((spread.spread_mev_per_atom < trust["low"]) == (spread["class"] == "known")).all()
+    chosen = spread[spread.selected]
+    assert len(chosen) == len(summary["selected"]) <= 4 and (chosen["class"] == "candidate").all()
+    labelled = read_frames(folder / "dft.db")
+    assert len(labelled) == len(chosen) and all(a.info["structure_id"].startswith("refine_r1_") for a in labelled)
+    one_shot, refined = NNPotential.load(campaign / "models/finetune_qeff.pt"), campaign / "models/refine_r1.pt"
+    assert NNPotential.load(refined).charge == one_shot.charge
+    rounds = pd.read_csv(campaign / "results/refine/rounds.csv")
+    assert rounds["round"].tolist() == [0, 1] and rounds.dft_structures_added.tolist() == [0, len(labelled)]
+    assert rounds.loc[1, "explore_cpu_hours"] > 0 and rounds.loc[1, "train_cpu_hours"] > 0
+    assert (campaign / "results/refine/rounds.png").read_bytes().startswith(b"\x89PNG")
+    # another round: only its own jobs and what reads the final model, nothing of round 1
+    more = job_counts(snakemake(campaign, "-n", config={"refine": {"rounds": 2}}).stdout)
+    assert more["refine_explore"] == more["refine_train"] == more["refine_dft"] == 1
+    assert not {"refine_trust", "finetune", "relabel", "sample"} & set(more)
 
 
 @pytest.mark.slow
@@ -415,7 +449,7 @@ def test_unseen_loading_cells_are_labelled_scored_and_never_trained_on(campaign)
     assert not {a.info["structure_id"] for a in cells} & trained
     metrics = pd.read_csv(campaign / "results/loading/metrics.csv")
     assert set(metrics.variant) == {"empirical potential", "finetune_qeff", "finetune_q0", "finetune_q1",
-                                    "finetune_q2", "scratch_qeff"}
+                                    "finetune_q2", "scratch_qeff", "refine_r1"}
     assert set(metrics[metrics.group == "path"].value) == {"wurtzite tensile_z", "wurtzite shear_xz",
                                                            "rocksalt tensile_z", "rocksalt shear_xz"}
     assert (metrics[metrics.group == "strain"].n_structures == 1).all()
@@ -424,8 +458,10 @@ def test_unseen_loading_cells_are_labelled_scored_and_never_trained_on(campaign)
     for phase, rows in dft.groupby("phase"):
         assert rows.stress_gpa.is_monotonic_increasing and rows.stress_gpa.iloc[-1] > 0, phase
     correlations = pd.read_csv(campaign / "results/loading/calibration_summary.csv")
-    assert correlations.set.tolist() == ["test", "loading"]
-    assert correlations.n_structures.tolist() == [sum(a.info["split"] == "test" for a in dataset), 8]
+    n_test = sum(a.info["split"] == "test" for a in dataset)
+    assert correlations[["model", "set", "n_structures"]].values.tolist() == [
+        ["finetune_qeff", "test", n_test], ["finetune_qeff", "loading", 8],
+        ["refine_r1", "test", n_test], ["refine_r1", "loading", 8]]
     for name in ("stress_strain.png", "calibration.png"):
         assert (campaign / "results/loading" / name).read_bytes().startswith(b"\x89PNG")
 
@@ -530,7 +566,7 @@ def test_deployed_potential_in_a_plain_lammps_input(campaign, tmp_path):
     provenance = meta["provenance"]
     config = (campaign / "results/config.yaml").read_bytes()
     assert provenance["config_sha256"] == hashlib.sha256(config).hexdigest()
-    assert provenance["source_metadata"]["stage"] == "finetune"
+    assert provenance["source_metadata"]["stage"] == "refine"  # the final model: the round's
     assert provenance["training_set"]["structures"] > 10 and provenance["validation"]["criteria"]
     # the campaign's lines name the plugin by its file name and the model relative to the campaign
     lines = (campaign / "results/deploy/potential.lammps").read_text().splitlines()[1:]
@@ -538,7 +574,7 @@ def test_deployed_potential_in_a_plain_lammps_input(campaign, tmp_path):
                                                 for line in lines[1:]]
     atoms = lammps_frame(read(campaign / "results/prototypes/wurtzite_P0.extxyz").repeat((5, 5, 5)),
                          tmp_path)
-    expected = IonnpCalculator(campaign / "models/finetune_qeff.pt", spread=False)
+    expected = IonnpCalculator(campaign / "models/refine_r1.pt", spread=False)
     expected.calculate(atoms)
     result = run_lammps(tmp_path, lines + [
         "velocity all create 300 4321 mom yes rot yes dist gaussian", "timestep 0.0005",

@@ -214,25 +214,89 @@ def transition_inputs(wildcards):
     """The ramp's start, and for the NNP's ramp the final model."""
     inputs = {"start": f"results/prototypes/{role('ground_state')}_P0.extxyz"}
     if wildcards.potential == "nnp":
-        inputs["model"] = "models/finetune_qeff.pt"
+        inputs["model"] = final_model()
     return inputs
 
 
 wildcard_constraints:
+    r=r"\d+",
     potential="nnp|empirical",
     start="finetune|scratch",
     q=r"eff|\d+(\.\d+)?",
 
 
 def model_files():
-    """Every model the config asks for: fine-tuned at q_eff and at each q of the grid, and
-    the from-scratch baseline at q_eff (q = 0 is the no-Coulomb baseline)."""
+    """Every model the config asks for: fine-tuned at q_eff and at each q of the grid, the
+    from-scratch baseline at q_eff (q = 0 is the no-Coulomb baseline), and each refinement
+    round's."""
     training = config["train"]
     files = ["models/finetune_qeff.pt"]
     files += [f"models/finetune_q{number_label(q)}.pt" for q in training["q_grid"]]
     if training["scratch_baseline"]:
         files.append("models/scratch_qeff.pt")
-    return files
+    return files + refined_models()
+
+
+def model_name(path):
+    """A model file's name as the evaluation tables give it: models/refine_r1.pt → refine_r1."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def refined_models():
+    """The model of each refinement round, in order (none with refine.rounds: 0)."""
+    return [f"models/refine_r{r}.pt" for r in range(1, config["refine"]["rounds"] + 1)]
+
+
+def final_model():
+    """The campaign's final model: the last refinement round's, else the one-shot fine-tune
+    at q_eff. MD, equations of state, the ramp, validation and deployment use it."""
+    return (refined_models() or ["models/finetune_qeff.pt"])[-1]
+
+
+def previous_model(wildcards):
+    """The model round r explores with and starts from: round r − 1's (round 0: the one-shot
+    fine-tune, or refine.start)."""
+    r = int(wildcards.r)
+    if r > 1:
+        return f"models/refine_r{r - 1}.pt"
+    return config["refine"]["start"] or "models/finetune_qeff.pt"
+
+
+def earlier_selections(wildcards):
+    """The selection summaries of the rounds before r (a converged one ends the exploration)."""
+    return [f"results/refine/round{k}/selection.json" for k in range(1, int(wildcards.r))]
+
+
+def round_dft_files(wildcards):
+    """DFT frames of rounds 1..r: the data round r's fine-tune adds to the campaign's."""
+    return [f"results/refine/round{k}/dft.db" for k in range(1, int(wildcards.r) + 1)]
+
+
+def refine_starts():
+    """The relaxed prototypes the exploration starts from: every explored phase at every
+    pressure of the grid, and the ground state (and high-pressure phase) at 0 GPa."""
+    from ionnp.config import refine_phases
+
+    pressures = [number_label(p) for p in config["refine"]["explore"]["pressures"]]
+    files = expand("results/prototypes/{phase}_P{p}.extxyz", phase=refine_phases(config), p=pressures)
+    files += [f"results/prototypes/{phase}_P0.extxyz" for phase in deformed_phases()]
+    return sorted(set(files))
+
+
+def deformed_phases():
+    """The phases deformed and heated in the exploration: the ground state and the high-pressure
+    phase (where there is one)."""
+    roles = config["prototypes"]["roles"]
+    return [roles["ground_state"]] + ([roles["high_pressure"]] if roles["high_pressure"] else [])
+
+
+def explore_settings():
+    """What the exploration reads (not the budget, trust or training keys)."""
+    section = config["refine"]
+    return {"explore": section["explore"], "phases": section["phases"] or config["sampling"]["phases"],
+            "supercell": {p: section["supercell"].get(p, config["sampling"]["supercell"].get(p, [1, 1, 1]))
+                          for p in sorted(set(section["phases"] or config["sampling"]["phases"]) | set(deformed_phases()))},
+            "deformed": deformed_phases()}
 
 
 def finetune_inputs(wildcards):

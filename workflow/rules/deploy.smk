@@ -6,7 +6,7 @@
 
 rule deploy:
     input:
-        model="models/finetune_qeff.pt",
+        model=final_model(),
         dataset=rules.dft_dataset.output.extxyz,
         validation=rules.validation.output.json,
     output:

@@ -6,7 +6,7 @@ rule eos:
     input:
         dft=expand(rules.eos_dft.output.frames, phase=config["eos"]["phases"]),
         status=expand(rules.eos_dft.output.status, phase=config["eos"]["phases"]),
-        model="models/finetune_qeff.pt",
+        model=final_model(),
     output:
         points="results/eos/eos_points.csv",
         fits=report(

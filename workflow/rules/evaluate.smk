@@ -82,6 +82,7 @@ rule validation:
         amplitude=config["charges"]["lt"]["amplitude"],
         criteria=config["evaluate"]["criteria"],
         transition_phase=role("high_pressure"),
+        final=model_name(final_model()),
     log:
         "logs/evaluate/validation.log",
     conda:

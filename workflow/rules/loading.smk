@@ -79,7 +79,8 @@ rule loading:
         ),
     params:
         paths=config["loading"]["paths"],
-        calibrated="finetune_qeff",  # the model whose spread is calibrated: the final one
+        # the models whose spread is calibrated: the one-shot fine-tune and each round's
+        calibrated=[model_name(m) for m in ["models/finetune_qeff.pt", *refined_models()]],
     log:
         "logs/loading/loading.log",
     benchmark:

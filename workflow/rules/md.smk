@@ -3,7 +3,7 @@
 
 rule md:
     input:
-        model="models/finetune_qeff.pt",
+        model=final_model(),
         start=f"results/prototypes/{role('ground_state')}_P0.extxyz",
     output:
         summary="results/md/md_summary.json",

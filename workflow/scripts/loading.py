@@ -37,12 +37,12 @@ for path in snakemake.input.models:
     name = Path(path).stem
     variants[name] = ([p.energy for p in predicted], [p.forces for p in predicted],
                                  [p.stress for p in predicted])
-    if name == snakemake.params.calibrated:
+    if name in snakemake.params.calibrated:
         test_predicted = model.predict_many([dataset[k] for k in test],
                                             coulomb_units=[units[k] for k in test])
-        calibration = [spread_and_error([dataset[k] for k in test], test_predicted).assign(set="test"),
-                       spread_and_error(cells, predicted).assign(
-                           set="loading", path=[f"{a.info['phase']} {a.info['loading_path']}" for a in cells])]
+        calibration += [spread_and_error([dataset[k] for k in test], test_predicted).assign(model=name, set="test"),
+                        spread_and_error(cells, predicted).assign(
+                            model=name, set="loading", path=[f"{a.info['phase']} {a.info['loading_path']}" for a in cells])]
 
 metrics = loading_errors(cells, variants)
 with atomic_path(out.metrics) as tmp:
@@ -57,8 +57,9 @@ plot_stress_strain(curves, out.stress_strain)
 spread = pd.concat(calibration, ignore_index=True)
 with atomic_path(out.calibration) as tmp:
     spread.to_csv(tmp, index=False, float_format="%.6g")
-correlations = rank_correlations(spread)
+correlations = pd.concat([rank_correlations(rows).assign(model=name) for name, rows in spread.groupby("model", sort=False)],
+                         ignore_index=True)
 with atomic_path(out.correlations) as tmp:
     correlations.to_csv(tmp, index=False, float_format="%.6g")
-log.info("spread against error (%s):\n%s", snakemake.params.calibrated, correlations.to_string())
-plot_calibration(spread, snakemake.params.calibrated, out.calibration_plot)
+log.info("spread against error:\n%s", correlations.to_string())
+plot_calibration(spread, out.calibration_plot)

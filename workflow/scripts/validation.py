@@ -18,7 +18,8 @@ criteria = all_criteria(pd.read_csv(inputs.metrics), pd.read_csv(inputs.fits), p
                         json.loads(open(inputs.q_eff).read()), pd.read_csv(inputs.lt_models),
                         snakemake.params.amplitude, json.loads(open(inputs.stress_check).read()),
                         pd.read_csv(inputs.loading),
-                        Limits.from_config(snakemake.params.criteria, snakemake.params.transition_phase))
+                        Limits.from_config(snakemake.params.criteria, snakemake.params.transition_phase),
+                        final=snakemake.params.final)
 write_json(criteria, out.json)
 report = markdown(criteria, "Validation of the campaign's final potential")
 report += ("\nFigures: results/evaluate/parity.png, results/evaluate/error_vs_q.png, results/eos/eos.png, "
