@@ -13,7 +13,10 @@ measured cost per unit (CPU-seconds). The units are the leading scaling of each 
   and the neighbour graph dominate a step at these network widths, so the width does not enter;
   the epochs are the configured maximum, so the estimate is an upper bound: early stopping
   ends most runs well before it);
-- NNP MD (md, transition with the NNP): atoms × steps × members; the empirical ramp atoms × steps.
+- NNP MD (md, transition with the NNP, the refinement's exploration): atoms × steps × members;
+  the empirical ramp atoms × steps;
+- the refinement's DFT and training: as relabelling and fine-tuning, per round (a round's
+  training set grows by the rounds' budgets).
 
 The cost per unit comes from a finished campaign's Snakemake ``benchmark:`` files (its
 ``logs/benchmarks/`` and ``results/config.yaml``): :func:`unit_costs` divides each stage's
@@ -36,7 +39,7 @@ import pandas as pd
 import yaml
 
 from ionnp.chemistry import Chemistry, formula_units
-from ionnp.config import load_config, loading_phases, lt_volume_phase
+from ionnp.config import load_config, loading_phases, lt_volume_phase, refine_phases
 
 #: Stages in report order, each with the benchmark files (under logs/benchmarks/) it is measured by.
 STAGES = {
@@ -51,6 +54,9 @@ STAGES = {
     "transition (NNP)": ["transition/nnp.tsv"],
     "transition (empirical)": ["transition/empirical.tsv"],
     "loading (DFT)": ["loading/*_dft.tsv"],
+    "refinement (explore)": ["refine/round*_explore.tsv"],
+    "refinement (DFT)": ["refine/round*_dft.tsv"],
+    "refinement (training)": ["refine/round*_train.tsv"],
 }
 #: Note on the training rows of the estimate.
 UPPER_BOUND = "at most: every configured epoch"
@@ -137,6 +143,22 @@ def work_units(config: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
              for p in loading_phases(config)]
     units["loading (DFT)"] = (len(cells), len(loading["paths"]) * len(loading["strains"])
                               * sum(_dft_units(c, dft["kspacing"], ecut) for c in cells))
+    refine = config["refine"]
+    rounds = refine["rounds"]
+    if rounds:  # else no round is run
+        explore = refine["explore"]
+        supercell = {**sampling["supercell"], **refine["supercell"]}
+        grid = sum(len(_cell(config, p, supercell.get(p, [1, 1, 1]))) for p in refine_phases(config))
+        deformed = [roles["ground_state"]] + ([roles["high_pressure"]] if roles["high_pressure"] else [])
+        per_deformed = len(explore["deform"]) + (explore["hot_temperature"] is not None)
+        atoms_runs = (grid * len(explore["temperatures"]) * len(explore["pressures"])
+                      + per_deformed * sum(len(_cell(config, p, supercell.get(p, [1, 1, 1]))) for p in deformed))
+        units["refinement (explore)"] = (rounds, rounds * atoms_runs * explore["steps"] * members)
+        units["refinement (DFT)"] = (rounds, rounds * refine["budget"] * per_structure)
+        refine_epochs = TrainingSettings.from_config({**training["finetune"], **refine["finetune"]},
+                                                     finetune=True).epochs
+        structures = sum(train_structures + r * refine["budget"] for r in range(1, rounds + 1))
+        units["refinement (training)"] = (rounds, structures * atoms_per_frame * refine_epochs * members)
     return units
 
 
@@ -144,6 +166,8 @@ def stage_cores(stage: str, config: Mapping[str, Any]) -> int:
     """Cores a job of ``stage`` holds (what a cluster charges its wall time for)."""
     if "(DFT)" in stage or stage in ("DFT relabelling", "DFPT"):
         return config["dft"]["tasks"]
+    if stage in ("refinement (explore)", "refinement (training)"):
+        return config["refine"]["threads"]
     if stage == "MD":
         return config["md"]["threads"]
     if stage.startswith("transition"):

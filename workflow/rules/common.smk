@@ -90,12 +90,13 @@ def run_seed(wildcards):
 
 
 def loading_cell_settings(wildcards):
-    """What one phase's loading cells are built from: its supercell, the paths, the strains, the
-    rattle (another phase's supercell reruns nothing here)."""
+    """What one phase's loading cells are built from: its supercell, the paths (by name: the
+    order a file lists them in changes nothing), the strains, the rattle (another phase's
+    supercell reruns nothing here)."""
     section = config["loading"]
     return {
         "supercell": section["supercell"].get(wildcards.phase, [1, 1, 1]),
-        "paths": section["paths"],
+        "paths": dict(sorted(section["paths"].items())),
         "strains": section["strains"],
         "rattle": section["rattle"],
     }
@@ -293,7 +294,8 @@ def deformed_phases():
 def explore_settings():
     """What the exploration reads (not the budget, trust or training keys)."""
     section = config["refine"]
-    return {"explore": section["explore"], "phases": section["phases"] or config["sampling"]["phases"],
+    explore = {**section["explore"], "deform": dict(sorted(section["explore"]["deform"].items()))}
+    return {"explore": explore, "phases": section["phases"] or config["sampling"]["phases"],
             "supercell": {p: section["supercell"].get(p, config["sampling"]["supercell"].get(p, [1, 1, 1]))
                           for p in sorted(set(section["phases"] or config["sampling"]["phases"]) | set(deformed_phases()))},
             "deformed": deformed_phases()}

@@ -78,7 +78,7 @@ rule loading:
             category="9. Loading",
         ),
     params:
-        paths=config["loading"]["paths"],
+        paths=dict(sorted(config["loading"]["paths"].items())),
         # the models whose spread is calibrated: the one-shot fine-tune and each round's
         calibrated=[model_name(m) for m in ["models/finetune_qeff.pt", *refined_models()]],
     log:
