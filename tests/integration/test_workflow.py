@@ -429,6 +429,10 @@ def test_one_refinement_round_explores_labels_and_retrains(campaign):
     assert rounds["round"].tolist() == [0, 1] and rounds.dft_structures_added.tolist() == [0, len(labelled)]
     assert rounds.loc[1, "explore_cpu_hours"] > 0 and rounds.loc[1, "train_cpu_hours"] > 0
     assert (campaign / "results/refine/rounds.png").read_bytes().startswith(b"\x89PNG")
+    ramp = json.loads((campaign / "results/refine/ramp_spread.json").read_text())
+    trace = pd.read_csv(campaign / "results/transition/nnp_trace.csv")
+    assert ramp["max_spread_mev_per_atom"] == pytest.approx(trace.spread_mev_per_atom.max())
+    assert ramp["stayed_below"] == (trace.spread_mev_per_atom <= trust["low"]).all()
     # another round: only its own jobs and what reads the final model, nothing of round 1
     more = job_counts(snakemake(campaign, "-n", config={"refine": {"rounds": 2}}).stdout)
     assert more["refine_explore"] == more["refine_train"] == more["refine_dft"] == 1

@@ -139,6 +139,9 @@ rule refine_report:
         metrics=rules.evaluate.output.metrics,
         costs=expand("logs/benchmarks/refine/round{r}_{step}.tsv", r=range(1, config["refine"]["rounds"] + 1),
                      step=["explore", "dft", "train"]),
+        trust=rules.refine_trust.output.trust,
+        # the final model's ramp, where the campaign has one (prototypes.roles.high_pressure)
+        ramp="results/transition/nnp_trace.csv" if role("high_pressure") else [],
     output:
         table=report(
             "results/refine/rounds.csv",
@@ -150,6 +153,7 @@ rule refine_report:
             caption="../report/refine.rst",
             category="10. Refine",
         ),
+        ramp="results/refine/ramp_spread.json",
     log:
         "logs/refine/report.log",
     conda:

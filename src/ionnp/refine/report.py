@@ -1,5 +1,6 @@
 """The rounds side by side: what each explored and chose, its model's errors on the test split
-and the unseen-loading cells, and its cost."""
+and the unseen-loading cells, and its cost; and where the final model's large-scale ramp left
+the lower trust level."""
 
 from __future__ import annotations
 
@@ -41,6 +42,18 @@ def rounds_table(summaries: Sequence[Mapping[str, Any]], metrics: pd.DataFrame, 
     return pd.DataFrame(rows)
 
 
+def ramp_against_trust(trace: pd.DataFrame, low: float) -> dict[str, Any]:
+    """Where the final model's ramp (rows of the NNP transition trace) left the lower trust level
+    (meV/atom): the largest spread, the fraction of rows above it, and the first such row's step,
+    target pressure and spread (None if the spread stayed below)."""
+    above = trace[trace.spread_mev_per_atom > low]
+    first = None if above.empty else {"step": int(above.step.iloc[0]), "target_gpa": float(above.target_gpa.iloc[0]),
+                                      "spread_mev_per_atom": float(above.spread_mev_per_atom.iloc[0])}
+    return {"trust_low_mev_per_atom": low, "max_spread_mev_per_atom": float(trace.spread_mev_per_atom.max()),
+            "fraction_above_low": float(len(above) / len(trace)) if len(trace) else 0.0,
+            "stayed_below": above.empty, "first_above": first}
+
+
 def benchmark_core_seconds(paths: Sequence[str | Path], threads: Mapping[str, int]) -> dict[int, dict[str, float]]:
     """Core-seconds per round and step from Snakemake benchmark files named
     ``round{r}_{step}.tsv`` (wall time × the step's cores, ``threads[step]``)."""
@@ -53,4 +66,4 @@ def benchmark_core_seconds(paths: Sequence[str | Path], threads: Mapping[str, in
     return out
 
 
-__all__ = ["ONE_SHOT", "benchmark_core_seconds", "rounds_table"]
+__all__ = ["ONE_SHOT", "benchmark_core_seconds", "ramp_against_trust", "rounds_table"]
