@@ -216,6 +216,16 @@ def test_prototype_pressures_must_include_zero():
         ({"charges": {"method": "bader"}}, r"config key charges.method"),
         ({"transition": {"steps_per_pressure": 300, "every": 70}}, r"config key transition.every: 70 must divide"),
         ({"transition": {"pressures": [0, 20, 10]}}, r"config key transition.pressures: \[0, 20, 10\] must increase"),
+        ({"refine": {"rounds": 2, "budget": 0}}, r"config key refine.budget: 0 DFT structures per round with refine.rounds = 2"),
+        ({"refine": {"trust_low": 30.0, "trust_high": 20.0}}, r"config key refine.trust_low: 30.0 meV/atom must lie below"),
+        ({"refine": {"rounds": 1, "start": "/nonexistent/finetune_qeff.pt"}},
+         r"config key refine.start: /nonexistent/finetune_qeff.pt does not exist"),
+        ({"refine": {"explore": {"deform": {"zz": 0.1}}}}, r"config key refine.explore.deform: \['zz'\] are not LAMMPS"),
+        ({"refine": {"explore": {"pressures": [12]}}}, r"config key refine.explore.pressures: \[12\] not in prototypes"),
+        ({"refine": {"explore": {"steps": 10, "every": 50}}}, r"config key refine.explore.every: 50 steps"),
+        ({"refine": {"phases": ["corundum"]}}, r"config key refine.phases: \['corundum'\]"),
+        ({"refine": {"finetune": {"shrink": 0.0}}}, r"config key refine.finetune: shrink must be in \(0, 1\]"),
+        ({"loading": {"paths": {"none": [0, 0, 0, 0, 0, 0]}}}, r"config key loading.paths.none: a Voigt strain direction"),
     ],
 )
 def test_inconsistent_values_are_refused_naming_the_key(config, message):
