@@ -361,7 +361,7 @@ def test_every_saved_model_repels_at_one_angstrom(campaign):
     distance = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     (slope,) = torch.autograd.grad(zbl_energy(distance, torch.tensor(30.0), torch.tensor(8.0)), distance)
     models = sorted((campaign / "models").glob("*.pt"))
-    assert len(models) == 9  # 4 A-Trains (q = 0, 1, 2, q_eff), 4 fine-tunes, 1 from scratch
+    assert len(models) == 10  # 4 A-Trains (q = 0, 1, 2, q_eff), 4 fine-tunes, 1 from scratch, 1 round
     for path in models:
         force_away = -NNPotential.load(path).predict(atoms).forces[0, 0]
         assert force_away > 0.8 * float(-slope), (path.name, force_away)
