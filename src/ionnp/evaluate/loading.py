@@ -4,8 +4,8 @@ A path is a direction in strain space, given in Voigt order (xx, yy, zz, yz, xz,
 symmetric strain tensor ε (tensor shear components, so γ_xz = 2 ε_xz), in the Cartesian frame of
 the relaxed prototype (LAMMPS's: a along x, b in the xy plane). The cell at strain s along the
 unit direction d is deformed by F = 1 + s ε(d); the positions are relaxed at that fixed cell with
-the empirical potential (the path's quasi-static answer, which for wurtzite under c-axis tension
-includes the change of u) and then displaced by a seeded Gaussian of ``rattle`` Å per component,
+the empirical potential (the path's quasi-static answer, internal parameters such as a hexagonal
+cell's u included) and then displaced by a seeded Gaussian of ``rattle`` Å per component,
 a thermal snapshot's disorder. The cells carry their empirical labels, so the DFT stage keeps them
 aside as ``emp_*`` and every model, the empirical potential included, is compared on them.
 

@@ -13,7 +13,7 @@ Three protocols, on cells DFT can label (``refine.explore``):
 
 A run stops cleanly when the ensemble's energy spread passes the upper trust level (what follows
 would be a trajectory of a model outside everything it knows); the snapshots up to there are kept.
-Each snapshot carries ``protocol`` (e.g. ``npt wurtzite T1200 P15``), ``explore_step`` and
+Each snapshot carries ``protocol`` (e.g. ``npt <phase> T1200 P15``), ``explore_step`` and
 ``phase`` in ``info``; the model's own labels are dropped (DFT labels the chosen ones).
 """
 
